@@ -1,0 +1,66 @@
+"""`owntrace init` and `owntrace sessions`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from .. import config, keys, paths, store
+from .common import PassphraseFile, human_bytes
+
+
+def init(
+    passphrase_file: PassphraseFile = None,
+    keyring: Annotated[bool, typer.Option("--keyring", help="keep the identity in the OS keyring instead of a passphrase file")] = False,
+) -> None:
+    """Create your identity: an age X25519 key, passphrase-protected (or in the OS keyring)."""
+    root = paths.home()
+    if keyring:
+        recipient = keys.init_identity(root, passphrase=None, use_keyring=True)
+    else:
+        pw = keys.read_passphrase(passphrase_file, confirm=True)
+        recipient = keys.init_identity(root, passphrase=pw)
+    config.write_default(root)
+    typer.echo(f"identity created in {root}")
+    typer.echo(f"public key: {recipient}")
+    typer.echo("recordings are sealed to this key; only you can open them, with your passphrase")
+
+
+def sessions(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """List recorded sessions."""
+    root = paths.home()
+    rows = []
+    for s in store.list_sessions(root):
+        m = s.meta
+        rows.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "started": m.started_at,
+                "duration_s": m.duration_s,
+                "events": m.events,
+                "frames": m.frames,
+                "bytes": s.size_bytes(),
+                "state": m.state,
+                "study": m.study,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no sessions yet: record one with `owntrace record`")
+        return
+    typer.echo(f"{'ID':<21} {'STARTED':<20} {'DURATION':>8} {'EVENTS':>7} {'FRAMES':>6} {'SIZE':>9}  STATE")
+    for r in rows:
+        typer.echo(
+            f"{r['id']:<21} {r['started'][:19].replace('T', ' '):<20} {r['duration_s']:>7.1f}s {r['events']:>7} "
+            f"{r['frames']:>6} {human_bytes(r['bytes']):>9}  {r['state']}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(sessions)

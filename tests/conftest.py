@@ -1,0 +1,56 @@
+"""Shared fixtures: a private OWNTRACE_HOME with an identity, and a real X display (Xvfb + openbox)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from recorder import keys
+from recorder.display import VirtualDisplay
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def _identity_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, keys.UnlockedIdentity]:
+    # scrypt makes init and unlock take seconds each: do both once, copy the result per test
+    root = tmp_path_factory.mktemp("identity") / "home"
+    keys.init_identity(root, passphrase=PASSPHRASE)
+    return root, keys.unlock(root, PASSPHRASE)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _identity_template) -> Path:
+    """An OWNTRACE_HOME with an initialised identity; the passphrase is in the environment."""
+    root = tmp_path / "owntrace-home"
+    shutil.copytree(_identity_template[0], root)
+    monkeypatch.setenv("OWNTRACE_HOME", str(root))
+    monkeypatch.setenv("OWNTRACE_PASSPHRASE", PASSPHRASE)
+    return root
+
+
+@pytest.fixture
+def user(home: Path, _identity_template) -> keys.UnlockedIdentity:
+    return _identity_template[1]
+
+
+@pytest.fixture(scope="session")
+def xdisplay():
+    """One Xvfb + openbox for the test session (1280x800)."""
+    for tool in ("Xvfb", "openbox", "xdotool", "xterm"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is missing: run .ci/run, which installs the test machine's packages")
+    with VirtualDisplay(1280, 800) as vd:
+        yield vd
+
+
+@pytest.fixture
+def xenv(xdisplay: VirtualDisplay, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point this test at the virtual display; returns the environment for child processes."""
+    monkeypatch.setenv("DISPLAY", xdisplay.display)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+    return dict(os.environ)
