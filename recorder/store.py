@@ -9,6 +9,7 @@ file encrypted to the session's recipient; session.json holds public facts only.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
 from pyrage import x25519
 
 from . import __version__
@@ -251,7 +253,16 @@ class Session:
             yield from events
 
     def frame_png(self, key: x25519.Identity, n: int) -> bytes:
+        """The stored bytes of frame n, as sealed (see frame_image for the picture)."""
         return self.read_sealed(key, f"frames/{n:06d}.png.age")
+
+    def frame_image(self, key: x25519.Identity, n: int) -> Image.Image:
+        """Frame n as a full RGB picture, decoded in memory only."""
+        try:
+            with Image.open(io.BytesIO(self.frame_png(key, n))) as im:
+                return im.convert("RGB")
+        except (OSError, SyntaxError):
+            raise CorruptFile(f"session {self.id}: frame {n} does not decode") from None
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
