@@ -25,8 +25,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! .venv/bin/python -c 'import recorder, redaction, pytest, playwright' 2>/dev/null || [ pyproject.toml -nt .venv/.installed ]; then
   echo "installing OwnTrace and its Python dependencies into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  log=$(mktemp)  # pip's own output: shown only if the install fails
+  if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test]'; } >"$log" 2>&1; then
+    tail -40 "$log"; rm -f "$log"; echo "error: installing the Python dependencies failed (see above)"; exit 1
+  fi
+  rm -f "$log"
   touch .venv/.installed
 fi
 
