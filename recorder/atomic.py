@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 from pathlib import Path
 
 from .errors import OwnTraceError
@@ -42,3 +43,16 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
                 "free some space; everything sealed before this point is intact and readable",
             ) from None
         raise OwnTraceError(f"cannot write {path}: {e.strerror}", "check permissions and free space") from None
+
+
+def shred(path: Path) -> None:
+    """Overwrite a file in place (for disks that honour it), then remove it; a missing file is fine."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    with open(path, "r+b") as f:
+        f.write(secrets.token_bytes(size))
+        f.flush()
+        os.fsync(f.fileno())
+    path.unlink()

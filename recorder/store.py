@@ -25,7 +25,7 @@ from PIL import Image
 from pyrage import x25519
 
 from . import __version__
-from .atomic import write_atomic
+from .atomic import shred, write_atomic
 from .errors import CorruptFile, NotFound, OwnTraceError
 from .keys import UnlockedIdentity, parse_identity, seal, unseal, user_recipient
 from .paths import sessions_dir
@@ -275,14 +275,7 @@ class Session:
             self.meta.state = "raw-deleted"
             self.save_meta()
             return
-        key = self.path / "key.age"
-        if key.exists():
-            size = key.stat().st_size
-            with open(key, "r+b") as f:  # overwrite in place too, for disks that honour it
-                f.write(secrets.token_bytes(size))
-                f.flush()
-                os.fsync(f.fileno())
-            key.unlink()
+        shred(self.path / "key.age")
         shutil.rmtree(self.path)
 
 
