@@ -1,0 +1,85 @@
+"""One detector over all text sources (typed text, window titles, OCR of screens).
+
+It runs presidio's pattern and checksum recognizers (plus NER when installed), the secret
+patterns, the user's deny-list and the password contexts, and returns merged, non-overlapping
+findings sorted by position. The threshold is low on purpose: the person reviews everything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from . import passwords, presidio_engine, secrets
+from .denylist import DenyList
+from .findings import Finding, apply, merge, placeholder
+
+__all__ = ["Detector", "Finding", "placeholder"]
+
+_BIRTH_CONTEXT = re.compile(r"(?i)(?:date\s+of\s+birth|birth\s*date|birthday|\bborn\b|\bdob\b|\bd\.o\.b\b|geb(?:oren|\.)|n[ée]e?\b)")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE = (
+    rf"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[./\-]\d{{1,2}}[./\-]\d{{2,4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+)
+_DOB = re.compile(rf"(?i){_BIRTH_CONTEXT.pattern}[^\n\d]{{0,20}}?(?P<s>{_DATE})")
+_BIRTH_WINDOW = 48  # characters before a date searched for birth context
+
+
+class Detector:
+    def __init__(
+        self,
+        deny: Sequence[str] = (),
+        phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"),
+        threshold: float = 0.3,
+        use_ner: bool | None = None,
+    ) -> None:
+        self.threshold = threshold
+        self.deny = DenyList(deny)
+        self._analyzer = presidio_engine.build(phone_regions, use_ner)
+        self._cache: OrderedDict[str, list[Finding]] = OrderedDict()  # titles and OCR lines repeat a lot
+
+    def status(self) -> dict:
+        model = self._analyzer.ner_model
+        return {
+            "ner": model is not None,
+            "ner_model": model,
+            "lost_without_ner": [] if model else list(presidio_engine.NER_ENTITIES),
+        }
+
+    def find(self, text: str) -> list[Finding]:
+        """Merged, non-overlapping findings in `text`, sorted by position."""
+        if not text or not text.strip():
+            return []
+        hit = self._cache.get(text)
+        if hit is not None:
+            self._cache.move_to_end(text)
+            return hit
+        found = self._presidio(text) + secrets.find(text) + self.deny.find(text) + passwords.inline(text)
+        found += [Finding(m.start("s"), m.end("s"), "DATE_OF_BIRTH", 0.85, "presidio") for m in _DOB.finditer(text)]
+        result = merge([f for f in found if f.score >= self.threshold])
+        self._cache[text] = result
+        if len(self._cache) > 4096:
+            self._cache.popitem(last=False)
+        return result
+
+    def redact(self, text: str) -> tuple[str, list[Finding]]:
+        """The text with placeholders, and the findings (positions in the original text)."""
+        found = self.find(text)
+        return apply(text, found), found
+
+    def _presidio(self, text: str) -> list[Finding]:
+        results = self._analyzer.engine.analyze(
+            text, language="en", entities=list(self._analyzer.entities), score_threshold=self.threshold
+        )
+        out = []
+        for r in results:
+            entity = r.entity_type
+            if entity == "DATE_TIME":
+                # only dates of birth are personal; timestamps are everywhere on screens
+                if not _BIRTH_CONTEXT.search(text[max(0, r.start - _BIRTH_WINDOW):r.start]):
+                    continue
+                entity = "DATE_OF_BIRTH"
+            out.append(Finding(r.start, r.end, entity, float(r.score), "presidio"))
+        return out
