@@ -1,9 +1,174 @@
-"""Commands of this group are registered here."""
+"""`owntrace study ...`: the researcher's keygen, create, sign, ingest; the participant's join, leave, list."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from .. import paths
+from ..atomic import write_atomic
+from ..errors import OwnTraceError
+from ..keys import user_recipient
+from ..study import consent, ingest as ingest_mod, keys as study_keys, profile as prof, withdraw
+from .common import PassphraseFile, unlock
+
+study_app = typer.Typer(help="Data-donation studies: researchers publish signed profiles; participants join, donate, leave.",
+                        no_args_is_help=True)
+
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation (for scripts)")]
+
+
+def _confirm(question: str, refusal: OwnTraceError) -> None:
+    """Ask on the terminal; without one (or on no), raise `refusal` having changed nothing."""
+    if not sys.stdin.isatty():
+        raise OwnTraceError(f"{refusal.message}: there is no terminal to ask on", "pass --yes once you have read the above")
+    if not typer.confirm(question, default=False):
+        raise refusal
+
+
+def keygen(out: Annotated[Path, typer.Option("--out", help="folder for the keys")] = Path("study-keys")) -> None:
+    """Researcher: create an age identity that receives donations and an Ed25519 key that signs profiles."""
+    rk = study_keys.keygen(out)
+    typer.echo(f"keys written to {rk.folder} (keep {study_keys.IDENTITY_FILE} and {study_keys.SIGNING_FILE} secret)")
+    typer.echo(f"donation recipient:  {rk.recipient}")
+    typer.echo(f"signing fingerprint: {rk.signing_fingerprint}  (publish it so participants can compare)")
+
+
+def create(
+    study_id: Annotated[str, typer.Option("--id", help="study id: lowercase letters, digits, . _ -")],
+    title: Annotated[str, typer.Option(help="title shown to participants")],
+    researcher: Annotated[str, typer.Option(help="researcher name and contact")],
+    consent_file: Annotated[Path, typer.Option("--consent-file", help="text file with the consent text")],
+    recipient: Annotated[list[str], typer.Option("--recipient", help="age recipient (age1...) donations are encrypted to; repeatable")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the profile TOML")],
+    version: Annotated[int, typer.Option(help="profile version; raise it for every change")] = 1,
+    key_text: Annotated[bool, typer.Option("--key-text/--no-key-text", help="collect the characters typed")] = False,
+    screenshots: Annotated[bool, typer.Option("--screenshots/--no-screenshots", help="collect screenshots")] = True,
+    window_titles: Annotated[bool, typer.Option("--window-titles/--no-window-titles", help="collect window titles")] = True,
+    app: Annotated[Optional[list[str]], typer.Option("--app", help="record only this app (WM_CLASS); repeatable")] = None,
+    exclude_app: Annotated[Optional[list[str]], typer.Option("--exclude-app", help="never record this app; repeatable")] = None,
+    deny: Annotated[Optional[list[str]], typer.Option("--deny", help="extra term the redaction always removes; repeatable")] = None,
+    retention_days: Annotated[int, typer.Option(help="how long donations are kept (0: not stated)")] = 0,
+    withdrawal_contact: Annotated[str, typer.Option(help="where participants send withdrawal notices")] = "",
+) -> None:
+    """Researcher: write an unsigned study profile (then sign it with `owntrace study sign`)."""
+    try:
+        text = consent_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise OwnTraceError(f"cannot read consent text {consent_file}: {getattr(e, 'strerror', None) or e}") from None
+    draft = prof.StudyProfile(
+        id=study_id, version=version, title=title, researcher=researcher, consent=text, recipients=tuple(recipient),
+        collect=prof.Collect(key_text, screenshots, window_titles, tuple(app or ()), tuple(exclude_app or ())),
+        extra_deny=tuple(deny or ()), retention_days=retention_days, withdrawal_contact=withdrawal_contact,
+    )
+    profile = prof.from_obj(draft.to_obj())  # the same validation a participant's join applies
+    write_atomic(out, prof.to_toml(profile).encode(), mode=0o644)
+    typer.echo(f"profile {profile.id} v{profile.version} written to {out}; sign it with `owntrace study sign {out} --key KEY`")
+
+
+def sign(
+    profile_path: Annotated[Path, typer.Argument(help="the profile TOML")],
+    key: Annotated[Path, typer.Option("--key", help="the researcher's profile-signing.key")],
+    detached: Annotated[bool, typer.Option("--detached", help="write PROFILE.sig instead of embedding the signature")] = False,
+) -> None:
+    """Researcher: sign a study profile (embedded [signature] table, or a detached PROFILE.sig)."""
+    profile = prof.load(profile_path).signed(study_keys.load_signing_key(key))
+    if detached:
+        target = Path(f"{profile_path}.sig")
+        write_atomic(profile_path, prof.to_toml(profile, embed_signature=False).encode(), mode=0o644)
+        write_atomic(target, prof.signature_toml(profile.signature).encode(), mode=0o644)
+    else:
+        target = profile_path
+        write_atomic(profile_path, prof.to_toml(profile).encode(), mode=0o644)
+    typer.echo(f"signed {profile.id} v{profile.version} ({target}); signer fingerprint {profile.signature.fingerprint}")
+
+
+def join(
+    profile_path: Annotated[Path, typer.Argument(help="the signed study profile")],
+    signature: Annotated[Optional[Path], typer.Option(help="detached signature file (default: PROFILE.sig if present)")] = None,
+    expect_fingerprint: Annotated[Optional[str], typer.Option(help="refuse unless the signer has this fingerprint")] = None,
+    reconsent: Annotated[bool, typer.Option("--reconsent", help="agree to a new version that asks for more")] = False,
+    yes: Yes = False,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Participant: verify a study's profile, read what it collects, and consent."""
+    root = paths.home()
+    user_recipient(root)  # an identity is needed to seal the consent record
+    check = consent.check_join(root, prof.load(profile_path, signature), reconsent=reconsent)
+    p = check.profile
+    if expect_fingerprint and expect_fingerprint != check.fingerprint:
+        raise OwnTraceError(f"the profile is signed by {check.fingerprint}, not {expect_fingerprint}", "refused: ask the researcher")
+    typer.echo(f"study:       {p.title} ({p.id}, version {p.version})")
+    typer.echo(f"researcher:  {p.researcher}")
+    typer.echo(f"signed by:   {check.fingerprint}  (compare it with the one the researcher published)")
+    typer.echo(f"retention:   {f'{p.retention_days} days' if p.retention_days else 'not stated'}")
+    typer.echo(f"withdrawal:  {p.withdrawal_contact or 'not stated'} (`owntrace study leave {p.id}`)")
+    typer.echo("\nconsent text:\n" + "\n".join("  " + line for line in p.consent.splitlines()))
+    typer.echo("\nwhat will be collected while you record with --study " + p.id + ":")
+    typer.echo("\n".join("  " + line for line in p.collect.describe()))
+    if p.extra_deny:
+        typer.echo(f"  always redacted:             {', '.join(p.extra_deny)}")
+    typer.echo("nothing is sent: you review every recording and donate it yourself with `owntrace export SESSION --study " + p.id + "`")
+    if not yes:
+        _confirm("\ndo you consent?", OwnTraceError("consent not given; nothing was recorded", "run the command again to join"))
+    user = unlock(passphrase_file) if check.previous else None
+    record = consent.join(root, p, reconsent=reconsent, user=user)
+    typer.echo(f"joined {p.id} v{p.version}; your pseudonymous participant id for this study: {record.participant_id}")
+
+
+def leave(
+    study_id: Annotated[str, typer.Argument(help="the study to withdraw from")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="where to write the withdrawal notice")] = None,
+    yes: Yes = False,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Participant: withdraw; writes a signed notice to send, then deletes the study's keys and consent."""
+    root = paths.home()
+    state = consent.require_state(root, study_id)
+    if not yes:
+        _confirm(f"withdraw from {state.title} ({study_id}) and delete its keys?",
+                 OwnTraceError("not withdrawn; nothing was changed", "run the command again to withdraw"))
+    target = out or Path(f"withdrawal-{study_id}.json")
+    notice = withdraw.leave(root, study_id, unlock(passphrase_file), target)
+    typer.echo(f"withdrawn from {study_id}; its keys and consent record are deleted")
+    typer.echo(f"send {target} to {notice.withdrawal_contact or 'the researcher'}: it asks them to delete the data of {notice.participant_id}")
+
+
+def list_studies() -> None:
+    """Participant: the studies you joined and what each may collect."""
+    states = consent.joined(paths.home())
+    if not states:
+        typer.echo("you have joined no study")
+    for s in states:
+        typer.echo(f"{s.study_id}  v{s.version}  {s.title}  (joined {s.joined_at})")
+        typer.echo("\n".join("    " + line for line in s.collect.describe()))
+
+
+def ingest(
+    bundles: Annotated[list[Path], typer.Argument(help="donation files (.age)")],
+    identity: Annotated[Path, typer.Option("--identity", help="the study's donations.key")],
+    profile: Annotated[list[Path], typer.Option("--profile", help="signed profile of the study (each version accepted); repeatable")],
+    out: Annotated[Path, typer.Option("--out", help="dataset folder (episodes.parquet, steps.parquet, ingest-report.json)")],
+    withdrawals: Annotated[Optional[list[Path]], typer.Option("--withdrawals", help="withdrawal notices to honour; repeatable")] = None,
+) -> None:
+    """Researcher: decrypt and verify donations, drop withdrawn participants, write a Parquet dataset."""
+    profiles = [prof.load(p) for p in profile]
+    notices = [withdraw.read_notice(w) for w in withdrawals or ()]
+    with typer.progressbar(length=len(bundles), label="ingesting") as bar:
+        report = ingest_mod.ingest(bundles, ingest_mod.read_identity(identity), profiles, out, notices,
+                                   progress=lambda: bar.update(1))
+    typer.echo(f"{report.accepted} donation(s) accepted: {report.episodes} episode(s), {report.steps} step(s) in {out}")
+    for r in report.rejected:
+        typer.echo(f"rejected {r.path}: {r.reason}")
+    if report.withdrawn:
+        typer.echo(f"dropped {report.withdrawn} donation(s) of withdrawn participants")
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    for fn in (keygen, create, sign, join, leave, ingest):
+        study_app.command()(fn)
+    study_app.command("list")(list_studies)
+    app.add_typer(study_app, name="study")

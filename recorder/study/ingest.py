@@ -1,0 +1,295 @@
+"""The researcher's side: donations in, a Parquet dataset out.
+
+Each donation is decrypted and checked in memory, one at a time: the bundle's own integrity
+(manifest signature, every file's size and hash, every step's frame hash), then the study
+binding (study id and profile hash among the given signed profiles, the consent record's hash,
+its consent-text hash, and the signer being the participant key the consent record names).
+Duplicated bundle ids (replays) and withdrawn participants are dropped. Rows are appended to
+`episodes.parquet` and `steps.parquet` one bundle at a time (ParquetWriter row groups), so
+memory stays at one bundle however many are ingested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pyrage
+from pyrage import x25519
+
+from ..atomic import write_atomic
+from ..errors import OwnTraceError
+from ..keys import parse_identity
+from .consent import ConsentRecord, participant_id
+from .profile import StudyProfile
+from .withdraw import WithdrawalNotice
+
+EPISODES = pa.schema([
+    ("bundle_id", pa.string()),
+    ("study_id", pa.string()),
+    ("study_version", pa.int32()),
+    ("profile_sha256", pa.string()),
+    ("participant_id", pa.string()),
+    ("consented_at", pa.string()),
+    ("episode_id", pa.string()),
+    ("task", pa.string()),
+    ("outcome", pa.string()),
+    ("platform", pa.string()),
+    ("started_at", pa.string()),
+    ("created_at", pa.string()),
+    ("n_steps", pa.int32()),
+    ("n_frames", pa.int32()),
+    ("redaction_counts", pa.string()),  # JSON object: entity type -> count
+    ("episode_json", pa.string()),  # episode.json as donated, nothing dropped
+])
+
+STEPS = pa.schema([
+    ("bundle_id", pa.string()),
+    ("episode_id", pa.string()),
+    ("participant_id", pa.string()),
+    ("step_index", pa.int32()),
+    ("t_start", pa.float64()),
+    ("t_end", pa.float64()),
+    ("wall_time", pa.string()),
+    ("action_type", pa.string()),
+    ("x_px", pa.int32()),
+    ("y_px", pa.int32()),
+    ("x_norm", pa.float64()),
+    ("y_norm", pa.float64()),
+    ("text", pa.string()),
+    ("keys", pa.list_(pa.string())),
+    ("pyautogui", pa.string()),
+    ("action_json", pa.string()),  # the full action object (end points, button, dx/dy...)
+    ("window_app", pa.string()),
+    ("window_title", pa.string()),
+    ("frame_path", pa.string()),
+    ("frame_sha256", pa.string()),
+    ("frame_w", pa.int32()),
+    ("frame_h", pa.int32()),
+    ("frame_png", pa.binary()),
+    ("redactions_json", pa.string()),
+])
+
+
+class Rejected(Exception):
+    """A donation that fails a check; the message is the reason listed to the researcher."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    accepted: int = 0
+    episodes: int = 0
+    steps: int = 0
+    withdrawn: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    bundles: list[dict[str, str]] = field(default_factory=list)  # accepted: path, bundle_id, participant
+
+
+def read_identity(path: Path) -> x25519.Identity:
+    try:
+        return parse_identity(Path(path).read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise OwnTraceError(f"cannot read identity {path}: {getattr(e, 'strerror', None) or e}") from None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def open_donation(blob: bytes, identity: x25519.Identity) -> dict[str, bytes]:
+    """Decrypt a donation and read its tar in memory: relative path -> bytes."""
+    if not blob.startswith(b"age-encryption.org/v1\n"):
+        raise Rejected("not an age-encrypted donation")
+    try:
+        data = pyrage.decrypt(blob, [identity])
+    except pyrage.DecryptError:
+        raise Rejected("cannot be decrypted with this identity (encrypted for another study, or corrupt)") from None
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            for member in tar:
+                if member.isdir():
+                    continue
+                name = os.path.normpath(member.name)
+                if not member.isfile() or name.startswith(("/", "..")):
+                    raise Rejected(f"holds an unsafe entry {member.name!r}")
+                files[name] = tar.extractfile(member).read()
+    except tarfile.TarError:
+        raise Rejected("the decrypted content is not a bundle (bad tar)") from None
+    # a bundle may be wrapped in one top-level folder
+    manifests = [n for n in files if n.endswith("manifest.json")]
+    if len(manifests) != 1:
+        raise Rejected("has no manifest.json")
+    prefix = manifests[0][: -len("manifest.json")]
+    return {n[len(prefix):]: b for n, b in files.items() if n.startswith(prefix)}
+
+
+def _json(files: dict[str, bytes], name: str) -> Any:
+    try:
+        return json.loads(files[name])
+    except KeyError:
+        raise Rejected(f"{name} is missing") from None
+    except (ValueError, UnicodeDecodeError):
+        raise Rejected(f"{name} is not valid JSON") from None
+
+
+@dataclass(frozen=True)
+class Donation:
+    bundle_id: str
+    manifest: dict[str, Any]
+    consent: ConsentRecord
+    profile: StudyProfile
+    files: dict[str, bytes]
+
+
+def check_donation(files: dict[str, bytes], profiles: dict[str, StudyProfile]) -> Donation:
+    """Every check a donation must pass before its rows are written; raises Rejected(reason)."""
+    from ..verify import verify_files
+
+    manifest = verify_files(files, reject=Rejected)  # signature, every listed hash, nothing unlisted
+    study = manifest.get("study")
+    if not isinstance(study, dict):
+        raise Rejected("is not a study donation (its manifest has no study)")
+    sid, config = study.get("id"), study.get("config_sha256")
+    known_ids = {p.id for p in profiles.values()}
+    if sid not in known_ids:
+        raise Rejected(f"belongs to another study ({sid!r}, not {', '.join(sorted(known_ids))})")
+    profile = profiles.get(config)
+    if profile is None or profile.id != sid:
+        raise Rejected(f"was made under a profile of {sid} you did not give (config_sha256 {str(config)[:12]}…)")
+    consent_bytes = files.get("consent.json")
+    if consent_bytes is None or _sha256(consent_bytes) != study.get("consent_sha256"):
+        raise Rejected("its consent record is missing or does not match the manifest's consent_sha256")
+    try:
+        consent = ConsentRecord.from_bytes(consent_bytes)
+    except OwnTraceError as e:
+        raise Rejected(e.message) from None
+    if consent.study_id != sid or consent.profile_sha256 != config:
+        raise Rejected("its consent record is for another study or profile than the manifest says")
+    if consent.consent_text_sha256 != profile.consent_sha256:
+        raise Rejected("its consent record does not match the profile's consent text")
+    if participant_id(bytes.fromhex(consent.participant_key)) != consent.participant_id:
+        raise Rejected("its consent record's participant id does not match its key")
+    if manifest.get("signer") != consent.participant_key:
+        raise Rejected("is not signed by the participant key its consent record names")
+    bundle_id = manifest.get("bundle_id")
+    if not isinstance(bundle_id, str) or not bundle_id:
+        raise Rejected("its manifest has no bundle_id")
+    return Donation(bundle_id, manifest, consent, profile, files)
+
+
+def _rows(d: Donation) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    files, c = d.files, d.consent
+    episode = _json(files, "episode.json")
+    try:
+        steps = [json.loads(line) for line in files.get("steps.jsonl", b"").decode().splitlines() if line.strip()]
+    except (ValueError, UnicodeDecodeError):
+        raise Rejected("steps.jsonl is not valid JSON lines") from None
+    episode_id = str(episode.get("episode_id", d.bundle_id))
+    step_rows = []
+    for s in steps:
+        action = s.get("action") or {}
+        shot = s.get("screenshot") or {}
+        window = s.get("window") or {}
+        png = files.get(shot["path"]) if shot.get("path") else None
+        if shot.get("path") and (png is None or _sha256(png) != shot.get("sha256")):
+            raise Rejected(f"step {s.get('step_index')}: its screenshot does not match its hash")
+        step_rows.append({
+            "bundle_id": d.bundle_id, "episode_id": episode_id, "participant_id": c.participant_id,
+            "step_index": s.get("step_index"), "t_start": s.get("t_start"), "t_end": s.get("t_end"),
+            "wall_time": s.get("wall_time"), "action_type": action.get("type"),
+            "x_px": action.get("x_px"), "y_px": action.get("y_px"),
+            "x_norm": action.get("x_norm"), "y_norm": action.get("y_norm"),
+            "text": action.get("text"), "keys": action.get("keys"), "pyautogui": s.get("pyautogui"),
+            "action_json": json.dumps(action, ensure_ascii=False),
+            "window_app": window.get("app"), "window_title": window.get("title"),
+            "frame_path": shot.get("path"), "frame_sha256": shot.get("sha256"),
+            "frame_w": shot.get("w"), "frame_h": shot.get("h"), "frame_png": png,
+            "redactions_json": json.dumps(s.get("redactions") or [], ensure_ascii=False),
+        })
+    summary = episode.get("redaction") or episode.get("redaction_summary") or {}
+    episode_row = {
+        "bundle_id": d.bundle_id, "study_id": d.profile.id, "study_version": d.profile.version,
+        "profile_sha256": d.profile.sha256, "participant_id": c.participant_id, "consented_at": c.consented_at,
+        "episode_id": episode_id, "task": episode.get("task"), "outcome": episode.get("outcome"),
+        "platform": episode.get("platform"), "started_at": episode.get("started_at"),
+        "created_at": d.manifest.get("created_at"), "n_steps": len(step_rows),
+        "n_frames": sum(1 for n in files if n.startswith("frames/")),
+        "redaction_counts": json.dumps(summary.get("counts", {}) if isinstance(summary, dict) else {}),
+        "episode_json": files["episode.json"].decode(),
+    }
+    return episode_row, step_rows
+
+
+def ingest(
+    bundles: Iterable[Path],
+    identity: x25519.Identity,
+    profiles: Iterable[StudyProfile],
+    out: Path,
+    withdrawals: Iterable[WithdrawalNotice] = (),
+    progress: Callable[[], None] = lambda: None,
+) -> IngestReport:
+    by_hash: dict[str, StudyProfile] = {}
+    for p in profiles:
+        p.verify()
+        by_hash[p.sha256] = p
+    if not by_hash:
+        raise OwnTraceError("no study profile given", "pass the signed profile(s) of the study with --profile")
+    withdrawn = {(n.study_id, n.participant_id) for n in withdrawals}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = IngestReport()
+    seen: dict[str, str] = {}
+    partial = {name: out / f".{name}.partial" for name in ("episodes.parquet", "steps.parquet")}
+    try:
+        with pq.ParquetWriter(partial["episodes.parquet"], EPISODES) as episodes, \
+                pq.ParquetWriter(partial["steps.parquet"], STEPS) as steps:
+            for path in bundles:
+                try:
+                    try:
+                        blob = Path(path).read_bytes()
+                    except OSError as e:
+                        raise Rejected(f"cannot be read: {e.strerror}") from None
+                    d = check_donation(open_donation(blob, identity), by_hash)
+                    del blob
+                    if d.bundle_id in seen:
+                        raise Rejected(f"duplicate of {seen[d.bundle_id]} (bundle {d.bundle_id} replayed)")
+                    seen[d.bundle_id] = str(path)
+                    if (d.profile.id, d.consent.participant_id) in withdrawn:
+                        report.withdrawn += 1
+                        continue
+                    episode_row, step_rows = _rows(d)
+                except Rejected as e:
+                    report.rejected.append(Rejection(str(path), str(e)))
+                    continue
+                finally:
+                    progress()
+                episodes.write_table(pa.Table.from_pylist([episode_row], schema=EPISODES))
+                if step_rows:
+                    steps.write_table(pa.Table.from_pylist(step_rows, schema=STEPS))
+                report.accepted += 1
+                report.episodes += 1
+                report.steps += len(step_rows)
+                report.bundles.append({"path": str(path), "bundle_id": d.bundle_id, "participant_id": d.consent.participant_id})
+        for name, tmp in partial.items():
+            os.replace(tmp, out / name)
+    finally:
+        for tmp in partial.values():
+            tmp.unlink(missing_ok=True)
+    write_atomic(out / "ingest-report.json", (json.dumps(asdict(report), indent=2) + "\n").encode(), mode=0o644)
+    return report

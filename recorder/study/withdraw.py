@@ -1,0 +1,74 @@
+"""Leaving a study: a signed withdrawal notice for the researcher, then the local study data shredded.
+
+The notice names the pseudonymous participant id and carries the per-study public key it is
+derived from, signed by that key: the researcher can check it without knowing who sent it,
+and nobody without the key can withdraw someone else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ..atomic import write_atomic
+from ..errors import OwnTraceError
+from ..keys import UnlockedIdentity
+from . import consent
+from .profile import raw_public
+
+DOMAIN = b"owntrace-withdrawal/v1\n"
+
+
+@dataclass(frozen=True)
+class WithdrawalNotice:
+    study_id: str
+    participant_id: str
+    participant_key: str  # hex Ed25519 public key
+    withdrawn_at: str
+    withdrawal_contact: str  # where the participant should send this file
+    format: int = 1
+
+    def signed_bytes(self) -> bytes:
+        return DOMAIN + json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def leave(root: Path, study_id: str, user: UnlockedIdentity, out: Path) -> WithdrawalNotice:
+    """Write the signed notice to `out`, then crypto-shred the study's keys and consent record."""
+    state = consent.require_state(root, study_id)
+    key = consent.study_signing_key(root, study_id, user)
+    public = raw_public(key.public_key())
+    notice = WithdrawalNotice(
+        study_id=study_id,
+        participant_id=consent.participant_id(public),
+        participant_key=public.hex(),
+        withdrawn_at=consent.utc_now(),
+        withdrawal_contact=state.withdrawal_contact,
+    )
+    body = {"notice": asdict(notice), "signature": key.sign(notice.signed_bytes()).hex()}
+    write_atomic(Path(out), (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode(), mode=0o644)
+    consent.forget(root, study_id)
+    return notice
+
+
+def read_notice(path: Path) -> WithdrawalNotice:
+    """A withdrawal notice whose signature and participant id check out, or a one-line error."""
+    try:
+        body = json.loads(Path(path).read_text(encoding="utf-8"))
+        notice = WithdrawalNotice(**body["notice"])
+        signature = bytes.fromhex(body["signature"])
+        public = bytes.fromhex(notice.participant_key)
+    except OSError as e:
+        raise OwnTraceError(f"cannot read withdrawal notice {path}: {e.strerror}") from None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise OwnTraceError(f"{path} is not an OwnTrace withdrawal notice") from None
+    if notice.format != 1 or consent.participant_id(public) != notice.participant_id:
+        raise OwnTraceError(f"withdrawal notice {path}: the participant id does not match its key")
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, notice.signed_bytes())
+    except (InvalidSignature, ValueError):
+        raise OwnTraceError(f"withdrawal notice {path}: the signature does not verify (tampered or forged)") from None
+    return notice
