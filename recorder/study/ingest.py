@@ -12,10 +12,8 @@ memory stays at one bundle however many are ingested.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,12 +21,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pyrage
 from pyrage import x25519
 
 from ..atomic import write_atomic
 from ..errors import OwnTraceError
 from ..keys import parse_identity
+from ..verify import check_files, read_bundle
 from .consent import ConsentRecord, participant_id
 from .profile import StudyProfile
 from .withdraw import WithdrawalNotice
@@ -111,32 +109,15 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def open_donation(blob: bytes, identity: x25519.Identity) -> dict[str, bytes]:
-    """Decrypt a donation and read its tar in memory: relative path -> bytes."""
-    if not blob.startswith(b"age-encryption.org/v1\n"):
-        raise Rejected("not an age-encrypted donation")
+def open_donation(path: Path, identity: x25519.Identity) -> dict[str, bytes]:
+    """The donation's files, decrypted in memory; a rejection when it is not one."""
     try:
-        data = pyrage.decrypt(blob, [identity])
-    except pyrage.DecryptError:
-        raise Rejected("cannot be decrypted with this identity (encrypted for another study, or corrupt)") from None
-    files: dict[str, bytes] = {}
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-            for member in tar:
-                if member.isdir():
-                    continue
-                name = os.path.normpath(member.name)
-                if not member.isfile() or name.startswith(("/", "..")):
-                    raise Rejected(f"holds an unsafe entry {member.name!r}")
-                files[name] = tar.extractfile(member).read()
-    except tarfile.TarError:
-        raise Rejected("the decrypted content is not a bundle (bad tar)") from None
-    # a bundle may be wrapped in one top-level folder
-    manifests = [n for n in files if n.endswith("manifest.json")]
-    if len(manifests) != 1:
-        raise Rejected("has no manifest.json")
-    prefix = manifests[0][: -len("manifest.json")]
-    return {n[len(prefix):]: b for n, b in files.items() if n.startswith(prefix)}
+        kind, files = read_bundle(Path(path), [identity])
+    except OwnTraceError as e:
+        raise Rejected(e.message + (f" ({e.hint})" if e.hint else "")) from None
+    if kind != "age":
+        raise Rejected(f"is a {kind} bundle, not an encrypted donation")
+    return files
 
 
 def _json(files: dict[str, bytes], name: str) -> Any:
@@ -159,9 +140,9 @@ class Donation:
 
 def check_donation(files: dict[str, bytes], profiles: dict[str, StudyProfile]) -> Donation:
     """Every check a donation must pass before its rows are written; raises Rejected(reason)."""
-    from ..verify import verify_files
-
-    manifest = verify_files(files, reject=Rejected)  # signature, every listed hash, nothing unlisted
+    problems, manifest = check_files(files)  # signature, every listed hash, nothing unlisted
+    if problems:
+        raise Rejected("tampered or damaged: " + "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
     study = manifest.get("study")
     if not isinstance(study, dict):
         raise Rejected("is not a study donation (its manifest has no study)")
@@ -185,7 +166,7 @@ def check_donation(files: dict[str, bytes], profiles: dict[str, StudyProfile]) -
         raise Rejected("its consent record does not match the profile's consent text")
     if participant_id(bytes.fromhex(consent.participant_key)) != consent.participant_id:
         raise Rejected("its consent record's participant id does not match its key")
-    if manifest.get("signer") != consent.participant_key:
+    if (manifest.get("signer") or {}).get("public_key") != consent.participant_key:
         raise Rejected("is not signed by the participant key its consent record names")
     bundle_id = manifest.get("bundle_id")
     if not isinstance(bundle_id, str) or not bundle_id:
@@ -222,12 +203,12 @@ def _rows(d: Donation) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             "frame_w": shot.get("w"), "frame_h": shot.get("h"), "frame_png": png,
             "redactions_json": json.dumps(s.get("redactions") or [], ensure_ascii=False),
         })
-    summary = episode.get("redaction") or episode.get("redaction_summary") or {}
+    summary = episode.get("redaction") or {}
     episode_row = {
         "bundle_id": d.bundle_id, "study_id": d.profile.id, "study_version": d.profile.version,
         "profile_sha256": d.profile.sha256, "participant_id": c.participant_id, "consented_at": c.consented_at,
         "episode_id": episode_id, "task": episode.get("task"), "outcome": episode.get("outcome"),
-        "platform": episode.get("platform"), "started_at": episode.get("started_at"),
+        "platform": json.dumps(episode.get("platform"), ensure_ascii=False), "started_at": episode.get("started_at"),
         "created_at": d.manifest.get("created_at"), "n_steps": len(step_rows),
         "n_frames": sum(1 for n in files if n.startswith("frames/")),
         "redaction_counts": json.dumps(summary.get("counts", {}) if isinstance(summary, dict) else {}),
@@ -261,12 +242,7 @@ def ingest(
                 pq.ParquetWriter(partial["steps.parquet"], STEPS) as steps:
             for path in bundles:
                 try:
-                    try:
-                        blob = Path(path).read_bytes()
-                    except OSError as e:
-                        raise Rejected(f"cannot be read: {e.strerror}") from None
-                    d = check_donation(open_donation(blob, identity), by_hash)
-                    del blob
+                    d = check_donation(open_donation(path, identity), by_hash)
                     if d.bundle_id in seen:
                         raise Rejected(f"duplicate of {seen[d.bundle_id]} (bundle {d.bundle_id} replayed)")
                     seen[d.bundle_id] = str(path)

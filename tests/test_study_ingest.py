@@ -1,0 +1,204 @@
+"""Donation and ingest on real bundles made by export_session: Parquet out, bad donations named."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pyrage
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+
+from recorder import store
+from recorder.approval import RedactedView, approve
+from recorder.errors import OwnTraceError
+from recorder.export import sign_manifest
+from recorder.keys import parse_recipient
+from recorder.study import consent, ingest, withdraw
+from recorder.study.donate import donate
+from recorder.verify import read_bundle
+from tests.review_kit import standard_session
+from tests.test_study_support import researcher
+
+OWNTRACE = [sys.executable, "-c", "from recorder.cli import main; main()"]
+
+
+def approved_session(home: Path, user, study: str | None) -> store.Session:
+    s = standard_session(home)
+    s.meta.study = study
+    s.save_meta()
+    approve(RedactedView(s, user))
+    return store.resolve(home, s.id)
+
+
+@pytest.fixture
+def res(tmp_path: Path):
+    return researcher(tmp_path / "researcher")
+
+
+@pytest.fixture
+def joined(home: Path, res):
+    p = res.signed(apps_allowed=("XTerm",))
+    consent.join(home, p)
+    return p
+
+
+def donation(home: Path, user, tmp_path: Path, study: str = "typing-study", name: str = "d.age") -> Path:
+    out = tmp_path / name
+    donate(home, approved_session(home, user, study), user, study, out)
+    return out
+
+
+def rewrite(src: Path, dst: Path, res, edit) -> Path:
+    """Decrypt a donation, let `edit` change its files, and encrypt it again (an attacker's copy)."""
+    _, files = read_bundle(src, [ingest.read_identity(res.keys.identity_path)])
+    edit(files)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    dst.write_bytes(pyrage.encrypt(buf.getvalue(), [parse_recipient(res.keys.recipient)]))
+    return dst
+
+
+def test_donation_is_bound_to_study_and_consent_and_unlinkable(home: Path, user, res, joined, tmp_path: Path) -> None:
+    out = donation(home, user, tmp_path)
+    # the stock age CLI opens it with the researcher's identity; consent.json rides inside
+    tar = subprocess.run(["age", "-d", "-i", str(res.keys.identity_path), str(out)], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        names = t.getnames()
+        manifest = json.loads(t.extractfile("manifest.json").read())
+        record = json.loads(t.extractfile("consent.json").read())
+    assert {"consent.json", "manifest.json", "manifest.sig", "episode.json", "steps.jsonl"} <= set(names)
+    assert manifest["study"]["id"] == "typing-study" and manifest["study"]["config_sha256"] == joined.sha256
+    assert manifest["study"]["consent_sha256"] == hashlib.sha256(consent.load_consent(home, "typing-study", user)).hexdigest()
+    # signed with the pseudonymous per-study key, never with the user's own key
+    assert manifest["signer"]["public_key"] == record["participant_key"] != user.signing_public_hex()
+    # the participant's own identity cannot open it: it is encrypted to the study only
+    with pytest.raises(pyrage.DecryptError):
+        pyrage.decrypt(out.read_bytes(), [user.identity])
+
+
+def test_donate_refuses_sessions_outside_the_study(home: Path, user, joined, tmp_path: Path) -> None:
+    s = approved_session(home, user, None)
+    with pytest.raises(OwnTraceError, match="recorded outside any study, not under 'typing-study'"):
+        donate(home, s, user, "typing-study", tmp_path / "x.age")
+    s2 = approved_session(home, user, "other")
+    with pytest.raises(OwnTraceError, match="not joined study 'other'"):
+        donate(home, s2, user, "other", tmp_path / "y.age")
+    assert not list(tmp_path.glob("*.age"))
+
+
+def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, joined, tmp_path: Path) -> None:
+    good = donation(home, user, tmp_path, name="good.age")
+    second = donation(home, user, tmp_path, name="second.age")
+    # the same researcher key, another study: decrypts, but belongs elsewhere
+    consent.join(home, res.signed("other-study"))
+    foreign = donation(home, user, tmp_path, "other-study", "foreign.age")
+    # another researcher's study: cannot even be decrypted
+    stranger = researcher(tmp_path / "stranger")
+    consent.join(home, stranger.signed("stranger-study"))
+    undecryptable = donation(home, user, tmp_path, "stranger-study", "stranger.age")
+
+    def edit_steps(files):
+        files["steps.jsonl"] = files["steps.jsonl"].replace(b'"click"', b'"drag"', 1)
+
+    tampered = rewrite(good, tmp_path / "tampered.age", res, edit_steps)
+
+    def resign_with_other_key(files):  # a consistent bundle, but not signed by the consent's key
+        manifest = json.loads(files["manifest.json"])
+        key = Ed25519PrivateKey.generate()
+        manifest["signer"]["public_key"] = key.public_key().public_bytes_raw().hex()
+        manifest["bundle_id"] = "forged"
+        files["manifest.json"], files["manifest.sig"] = sign_manifest(manifest, key)
+
+    forged = rewrite(second, tmp_path / "forged.age", res, resign_with_other_key)
+    flipped = tmp_path / "flipped.age"
+    blob = bytearray(good.read_bytes())
+    blob[-40] ^= 1
+    flipped.write_bytes(bytes(blob))
+
+    bundles = [good, second, good, foreign, undecryptable, tampered, forged, flipped]
+    ticks = []
+    report = ingest.ingest(bundles, ingest.read_identity(res.keys.identity_path), [joined], tmp_path / "ds",
+                           progress=lambda: ticks.append(1))
+    assert len(ticks) == len(bundles)
+    reasons = {Path(r.path).name: r.reason for r in report.rejected}
+    assert report.accepted == 2 and set(reasons) == {"good.age", "foreign.age", "stranger.age", "tampered.age",
+                                                     "forged.age", "flipped.age"}
+    assert reasons["good.age"].startswith("duplicate of ") and "replayed" in reasons["good.age"]
+    assert reasons["foreign.age"] == "belongs to another study ('other-study', not typing-study)"
+    assert "cannot be decrypted" in reasons["stranger.age"] and "cannot be decrypted" in reasons["flipped.age"]
+    assert reasons["tampered.age"].startswith("tampered or damaged: modified: steps.jsonl")
+    assert reasons["forged.age"] == "is not signed by the participant key its consent record names"
+
+    episodes = pq.read_table(tmp_path / "ds" / "episodes.parquet")
+    steps = pq.read_table(tmp_path / "ds" / "steps.parquet")
+    assert episodes.num_rows == 2 and set(episodes.column("study_id").to_pylist()) == {"typing-study"}
+    pid = json.loads(consent.load_consent(home, "typing-study", user))["participant_id"]
+    assert set(episodes.column("participant_id").to_pylist()) == {pid}
+    assert episodes.column("task").to_pylist() == ["send the report"] * 2
+    rows = steps.to_pylist()
+    assert len(rows) == sum(episodes.column("n_steps").to_pylist()) > 0
+    with tarfile.open(fileobj=io.BytesIO(pyrage.decrypt(good.read_bytes(), [ingest.read_identity(res.keys.identity_path)]))) as t:
+        donated_steps = [json.loads(x) for x in t.extractfile("steps.jsonl").read().splitlines()]
+    first_bundle = [r for r in rows if r["bundle_id"] == report.bundles[0]["bundle_id"]]
+    assert [r["action_type"] for r in first_bundle] == [s["action"]["type"] for s in donated_steps]
+    typed = [r for r in first_bundle if r["action_type"] == "type"][0]
+    assert "<EMAIL_ADDRESS>" in typed["text"] and "bob@example.org" not in typed["text"]
+    with_frame = [r for r in rows if r["frame_png"] is not None]
+    assert with_frame and all(hashlib.sha256(r["frame_png"]).hexdigest() == r["frame_sha256"] for r in with_frame)
+    with Image.open(io.BytesIO(with_frame[0]["frame_png"])) as im:
+        assert im.size == (with_frame[0]["frame_w"], with_frame[0]["frame_h"])
+    saved = json.loads((tmp_path / "ds" / "ingest-report.json").read_text())
+    assert saved["accepted"] == 2 and len(saved["rejected"]) == 6
+
+
+def test_withdrawal_drops_the_participant(home: Path, user, res, joined, tmp_path: Path) -> None:
+    d1 = donation(home, user, tmp_path, name="one.age")  # the participant donates, then leaves
+    notice_path = tmp_path / "withdrawal.json"
+    notice = withdraw.leave(home, "typing-study", user, notice_path)
+    # a second participant who stays
+    consent.join(home, joined)
+    d2 = donation(home, user, tmp_path, name="two.age")
+    ident = ingest.read_identity(res.keys.identity_path)
+    report = ingest.ingest([d1, d2], ident, [joined], tmp_path / "ds", [withdraw.read_notice(notice_path)])
+    assert (report.accepted, report.withdrawn) == (1, 1)
+    ids = pq.read_table(tmp_path / "ds" / "episodes.parquet").column("participant_id").to_pylist()
+    assert ids and notice.participant_id not in ids
+
+
+def test_ingest_needs_the_profile_version_donated_under(home: Path, user, res, joined, tmp_path: Path) -> None:
+    d = donation(home, user, tmp_path)
+    v2 = res.signed(version=2, apps_allowed=("XTerm",), screenshots=False)
+    report = ingest.ingest([d], ingest.read_identity(res.keys.identity_path), [v2], tmp_path / "ds")
+    assert report.accepted == 0
+    assert report.rejected[0].reason.startswith("was made under a profile of typing-study you did not give")
+    unsigned = res.profile()
+    with pytest.raises(OwnTraceError, match="is not signed"):
+        ingest.ingest([d], ingest.read_identity(res.keys.identity_path), [unsigned], tmp_path / "ds2")
+
+
+def test_cli_ingest(home: Path, user, res, joined, tmp_path: Path) -> None:
+    d = donation(home, user, tmp_path)
+    profile = res.write(tmp_path / "study.toml", joined)
+    args = ["study", "ingest", str(d), str(d), "--identity", str(res.keys.identity_path), "--profile", str(profile),
+            "--out", str(tmp_path / "ds")]
+    r = subprocess.run(OWNTRACE + args, env=dict(os.environ), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "1 donation(s) accepted: 1 episode(s)" in r.stdout
+    assert f"rejected {d}: duplicate of {d}" in r.stdout
+    assert pq.read_table(tmp_path / "ds" / "steps.parquet").num_rows > 0
+    r = subprocess.run(OWNTRACE + args[:-1] + [str(tmp_path / "ds2"), "--withdrawals", str(profile)],
+                       env=dict(os.environ), capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith(f"error: {profile} is not an OwnTrace withdrawal notice")
