@@ -1,0 +1,200 @@
+"""Redact screenshots: OCR the words, run the text detectors on them, fill the boxes solid.
+
+`FrameRedactor` works through the frames of a session in order and OCRs only what changed
+since the previous frame; `redact_image` is the one-off version. Both fail closed: when OCR or
+a detector cannot run they raise `RedactionFailed` and the caller withholds the image.
+Boxes are filled solid black (a blur can be reversed or read by OCR; a fill cannot).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from redaction.ocr import Ocr, OcrUnavailable
+from redaction.regions import (
+    INK_LEVEL,
+    Box,
+    Word,
+    boxes_for_span,
+    changed_tiles,
+    expand_to_text,
+    group_lines,
+    intersects,
+    line_views,
+    merge_boxes,
+    pad,
+    tile_boxes,
+    union,
+    wrapped_views,
+)
+
+PAD = 3  # px around every filled box: anti-aliased glyph edges reach past the OCR box
+FILL = (0, 0, 0)
+FULL_OCR_SHARE = 0.5  # when more than this share of a frame changed, OCR it whole
+BULLETS = re.compile(r"^[•●∙·⚫◦*]{3,}$")
+
+
+class RedactionFailed(Exception):
+    """OCR or detection could not run on an image: the caller withholds it (fail closed)."""
+
+
+class TextDetector(Protocol):
+    def find(self, text: str) -> list: ...  # Finding(start, end, entity, score, detector)
+
+
+@dataclass
+class BoxFinding:
+    bbox: Box  # x, y, w, h of the filled area (padding included)
+    entity: str
+    score: float
+    detector: str
+
+
+@dataclass
+class ImageResult:
+    image: Image.Image
+    findings: list[BoxFinding]
+    flagged: list[tuple[Box, str]] = field(default_factory=list)  # low-confidence text regions
+
+
+def find_boxes(words: list[Word], detector: TextDetector, size: tuple[int, int]) -> list[BoxFinding]:
+    """Detector findings on the OCR text, mapped back to padded word boxes."""
+    lines = group_lines(words)
+    found: dict[Box, BoxFinding] = {}  # one finding per box: the best-scoring entity
+    for view in line_views(words, lines) + wrapped_views(words, lines):
+        for f in detector.find(view.text):
+            if view.junctions and not any(f.start < j < f.end for j in view.junctions):
+                continue  # within one line: its line view has it already
+            for box in boxes_for_span(words, view, f.start, f.end):
+                key = pad(box, PAD, size)
+                if key not in found or found[key].score < f.score:
+                    found[key] = BoxFinding(key, f.entity, float(f.score), f.detector)
+    return sorted(found.values(), key=lambda b: (b.bbox[1], b.bbox[0]))
+
+
+def low_confidence(words: list[Word], findings: list[BoxFinding], threshold: float) -> list[tuple[Box, str]]:
+    """Text OCR could not read with confidence (and is not redacted anyway), merged per line."""
+    flagged: list[tuple[Box, str]] = []
+    for w in words:
+        if any(intersects(w.bbox, f.bbox) for f in findings):
+            continue
+        if BULLETS.match(w.text):
+            flagged.append((w.bbox, "password field (bullets)"))
+        elif w.conf < threshold and sum(c.isalnum() for c in w.text) >= 2:
+            flagged.append((w.bbox, "text OCR could not read with confidence"))
+    merged: list[tuple[Box, str]] = []
+    for box, reason in flagged:
+        for k, (other, why) in enumerate(merged):
+            if why == reason and intersects(box, other, margin=box[3]):
+                merged[k] = (union(box, other), why)
+                break
+        else:
+            merged.append((box, reason))
+    return merged
+
+
+def fill(image: Image.Image, boxes: list[Box]) -> Image.Image:
+    out = image.copy()
+    draw = ImageDraw.Draw(out)
+    for x, y, w, h in boxes:
+        draw.rectangle([x, y, x + w - 1, y + h - 1], fill=FILL)
+    return out
+
+
+class FrameRedactor:
+    """Redacts the frames of one session in order, re-reading only regions that changed.
+
+    Text detection always runs on the whole frame's words (reused + re-read), so an entity
+    that spans a changed and an unchanged region is still found as a whole."""
+
+    def __init__(self, detector: TextDetector, *, ocr: Ocr | None = None) -> None:
+        self.detector = detector
+        try:
+            self.ocr = ocr or Ocr()
+        except OcrUnavailable as e:
+            raise RedactionFailed(str(e)) from e
+        self._prev: np.ndarray | None = None
+        self._words: list[Word] = []
+        self.frame_pixels = 0  # totals, so a benchmark can report the share actually OCR'd
+        self.ocr_pixels = 0
+
+    @property
+    def engine(self) -> str:
+        return getattr(self.ocr, "name", type(self.ocr).__name__)
+
+    def redact(self, frame: Image.Image) -> ImageResult:
+        frame = frame.convert("RGB")
+        try:
+            norm = self.ocr.prepare(frame)
+            words = self._read(norm)
+            findings = find_boxes(words, self.detector, frame.size)
+            flagged = low_confidence(words, findings, self.ocr.low_confidence)
+        except Exception as e:  # fail closed: whatever broke, this frame must not pass unredacted
+            self._prev, self._words = None, []
+            raise RedactionFailed(f"{type(e).__name__}: {e}") from e
+        self._prev, self._words = norm, words
+        return ImageResult(fill(frame, [f.bbox for f in findings]), findings, flagged)
+
+    def _read(self, norm: np.ndarray) -> list[Word]:
+        h, w = norm.shape
+        self.frame_pixels += h * w
+        if self._prev is None or self._prev.shape != norm.shape:
+            return self._read_all(norm)
+        grid = changed_tiles(self._prev, norm)
+        if not grid.any():
+            return self._words
+        ink = (norm < INK_LEVEL) | (self._prev < INK_LEVEL)  # old ink too: deleted text
+        regions = merge_boxes([pad(expand_to_text(b, ink), 2, (w, h)) for b in tile_boxes(grid, (w, h))])
+        regions = self._cover_old_words(regions, (w, h))
+        if sum(r[2] * r[3] for r in regions) > FULL_OCR_SHARE * h * w:
+            return self._read_all(norm)
+        kept = [word for word in self._words if not any(intersects(word.bbox, r) for r in regions)]
+        for r in regions:
+            self.ocr_pixels += r[2] * r[3]
+            kept.extend(self.ocr.read(norm, r))
+        return kept
+
+    def _read_all(self, norm: np.ndarray) -> list[Word]:
+        self.ocr_pixels += norm.size
+        return self.ocr.read(norm)
+
+    def _cover_old_words(self, regions: list[Box], size: tuple[int, int]) -> list[Box]:
+        """Widen regions to whole previous words they touch, so no word is half re-read."""
+        while True:
+            grown = merge_boxes(
+                [
+                    r if not (hit := [w.bbox for w in self._words if intersects(w.bbox, r)]) else _union_all(r, hit)
+                    for r in regions
+                ]
+            )
+            if grown == regions:
+                return regions
+            regions = grown
+
+
+def _union_all(box: Box, others: list[Box]) -> Box:
+    for o in others:
+        box = union(box, o)
+    return box
+
+
+_shared_ocr: Ocr | None = None
+_shared_lock = threading.Lock()
+
+
+def redact_image(image: Image.Image, detector: TextDetector) -> ImageResult:
+    """One image, OCR'd whole. Reuses one tesseract instance (loading the model takes a while)."""
+    global _shared_ocr
+    with _shared_lock:
+        if _shared_ocr is None:
+            try:
+                _shared_ocr = Ocr()
+            except OcrUnavailable as e:
+                raise RedactionFailed(str(e)) from e
+        return FrameRedactor(detector, ocr=_shared_ocr).redact(image)

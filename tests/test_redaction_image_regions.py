@@ -1,0 +1,104 @@
+"""Pure geometry of screenshot redaction: change detection, region growth, text views, span boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from redaction.regions import (
+    Word,
+    boxes_for_span,
+    changed_tiles,
+    expand_to_text,
+    group_lines,
+    line_views,
+    merge_boxes,
+    pad,
+    tile_boxes,
+    wrapped_views,
+)
+
+
+def test_changed_tiles_and_boxes():
+    a = np.zeros((64, 96), np.uint8)
+    b = a.copy()
+    b[20, 40] = 255  # one pixel in tile (1, 2)
+    b[20, 50] = 255  # same tile row, next tile (1, 3)
+    b[60, 5] = 255  # tile (3, 0)
+    grid = changed_tiles(a, b)
+    assert grid.shape == (4, 6)
+    assert set(zip(*np.nonzero(grid))) == {(1, 2), (1, 3), (3, 0)}
+    assert tile_boxes(grid, (96, 64)) == [(32, 16, 32, 16), (0, 48, 16, 16)]
+
+
+def test_tile_boxes_are_clipped_to_the_frame():
+    a = np.zeros((20, 20), np.uint8)
+    b = a.copy()
+    b[19, 19] = 1
+    assert tile_boxes(changed_tiles(a, b), (20, 20)) == [(16, 16, 4, 4)]
+
+
+def test_merge_boxes():
+    assert merge_boxes([(0, 0, 10, 10), (12, 0, 5, 5), (100, 100, 1, 1)], gap=3) == [(0, 0, 17, 10), (100, 100, 1, 1)]
+    assert merge_boxes([(0, 0, 10, 10), (12, 0, 5, 5)]) == [(0, 0, 10, 10), (12, 0, 5, 5)]
+
+
+def test_pad_clips():
+    assert pad((1, 1, 5, 5), 3, (7, 100)) == (0, 0, 7, 9)
+
+
+def test_expand_to_text_covers_the_whole_line_and_stops_at_column_gaps():
+    ink = np.zeros((100, 400), bool)
+    ink[40:52, 10:60] = ink[40:52, 66:120] = ink[40:52, 126:200] = True  # three words, one line
+    ink[40:52, 300:380] = True  # another pane, far to the right
+    ink[10:22, 10:200] = True  # the line above, separated by blank rows
+    assert expand_to_text((130, 44, 16, 4), ink) == (10, 40, 190, 12)
+
+
+def test_expand_to_text_leaves_blank_regions_alone():
+    ink = np.zeros((50, 50), bool)
+    assert expand_to_text((10, 10, 16, 16), ink) == (10, 10, 16, 16)
+
+
+def words_of(rows: list[list[tuple[str, int]]], h: int = 12, top: int = 10, gap: int = 8) -> list[Word]:
+    """Words from (text, x) per line; lines `h + 6` px apart; 7 px per character."""
+    out = []
+    for n, row in enumerate(rows):
+        for text, x in row:
+            out.append(Word(text, (x, top + n * (h + 6), 7 * len(text), h), 95.0))
+    return out
+
+
+def test_group_lines_orders_and_splits_panes():
+    words = words_of([[("world", 60), ("hello", 10), ("pane", 600)], [("next", 10)]])
+    lines = group_lines(words)
+    assert [[words[i].text for i in ln] for ln in lines] == [["hello", "world"], ["pane"], ["next"]]
+
+
+def test_line_views_glue_pieces_closer_than_a_space():
+    # OCR split a token where two glyphs sit apart: 1 px gap is not a typed space
+    words = words_of([[("token", 10), ("ghp_abc", 60), ("def123", 60 + 49 + 1)]])
+    (view,) = line_views(words, group_lines(words))
+    assert view.text == "token ghp_abcdef123"
+    assert view.words_in(6, 18) == [1, 2]
+
+
+def test_wrapped_views_glue_a_full_line_to_the_next():
+    words = words_of([[("reach", 10), ("me:", 60), ("maria.garcia.fer", 90)], [("nandez@example.com", 10), ("ok", 150)]])
+    lines = group_lines(words)
+    (view,) = wrapped_views(words, lines)
+    assert view.text == "reach me: maria.garcia.fernandez@example.com ok"
+    assert view.junctions == [len("reach me: maria.garcia.fer")]
+
+
+def test_a_short_line_is_not_glued_to_a_longer_one():
+    words = words_of([[("ls", 10)], [("maria@example.com", 10), ("and", 140)]])
+    assert wrapped_views(words, group_lines(words)) == []
+
+
+def test_span_boxes_cover_whole_words_one_box_per_line():
+    words = words_of([[("card", 10), ("4111", 50), ("1111", 85)], [("1111", 10), ("1111", 45), ("thanks", 90)]])
+    lines = group_lines(words)
+    (view,) = wrapped_views(words, lines)
+    start = view.text.index("4111")
+    boxes = boxes_for_span(words, view, start, start + len("4111 11111111 1111"))
+    assert boxes == [(50, 10, 63, 12), (10, 28, 63, 12)]
