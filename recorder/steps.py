@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from redaction.typed import rebuild
+
 from .records import Event
 
 MODIFIERS = ("ctrl", "alt", "shift", "super")
@@ -123,8 +125,9 @@ def pyautogui_call(a: Action) -> str:
     raise ValueError(f"unknown action type {a.type!r}")
 
 
-def typed_text(units: Sequence[str]) -> str:
-    return "".join(units)
+def typed_text(events: Sequence[Event]) -> str:
+    """The text a typing run leaves: each key_down's char is one unit, backspace removes one."""
+    return "".join(run.text for run in rebuild(events))
 
 
 def wall_time(started_at: str, seconds: float) -> str:
@@ -147,11 +150,11 @@ class _Pending:
     button: str = "left"
     dx: int = 0
     dy: int = 0
-    units: list[str] = field(default_factory=list)
 
 
 class _Deriver:
-    def __init__(self, started_at: str, screen: Screen) -> None:
+    def __init__(self, events: Sequence[Event], started_at: str, screen: Screen) -> None:
+        self.events = events
         self.started_at = started_at
         self.screen = screen
         self.steps: list[Step] = []
@@ -182,7 +185,7 @@ class _Deriver:
         if p is None:
             return
         if p.kind == "type":
-            self._emit(p, Action("type", text=typed_text(p.units)))
+            self._emit(p, Action("type", text=typed_text([self.events[i] for i in p.events])))
         elif p.kind == "scroll":
             self._emit(p, Action("scroll", dx=p.dx, dy=p.dy, **self._at(p.x, p.y)))
         elif p.kind == "press":
@@ -274,11 +277,8 @@ class _Deriver:
             else:
                 p.events.append(i)
                 p.t1 = e.t
-            p.units.append(char)
             return
         if key.lower() == "backspace" and typing and not mods:
-            if p.units:
-                p.units.pop()
             p.events.append(i)
             p.t1 = e.t
             return
@@ -293,7 +293,7 @@ class _Deriver:
 
 def derive_steps(events: Sequence[Event], *, started_at: str, screen: Screen) -> list[Step]:
     """Steps in time order, numbered from 0."""
-    d = _Deriver(started_at, screen)
+    d = _Deriver(events, started_at, screen)
     for i, e in enumerate(events):
         d.feed(i, e)
     d.finish()

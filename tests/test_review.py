@@ -1,0 +1,142 @@
+"""The review page in real headless Chromium, and the server's refusals."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+from recorder.approval import RedactedView
+from recorder.export import export_session
+from recorder.review.server import ReviewServer
+from tests.review_kit import standard_session
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+
+@pytest.fixture
+def server(home: Path, user):
+    s = standard_session(home)
+    srv = ReviewServer(RedactedView(s, user))
+    srv.start()
+    yield srv
+    if not srv.finished.is_set():
+        srv.finish("closed")
+        srv.wait(5)
+
+
+def _request(srv: ReviewServer, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    hdrs = {"Host": srv.host, **(headers or {})}
+    conn.request(method, path, body=body, headers=hdrs)
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, dict(r.getheaders()), data
+
+
+def _post_headers(srv: ReviewServer) -> dict:
+    return {"Origin": srv.origin, "X-CSRF-Token": srv.csrf, "Content-Type": "application/json"}
+
+
+def test_refuses_missing_token_foreign_host_and_cross_origin(server: ReviewServer) -> None:
+    t = server.token
+    assert server.httpd.server_address[0] == "127.0.0.1"
+    status, headers, _ = _request(server, "GET", f"/{t}/api/session")
+    assert status == 200 and "Access-Control-Allow-Origin" not in headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"] and headers["Cache-Control"] == "no-store"
+    assert _request(server, "GET", "/api/session")[0] == 403
+    assert _request(server, "GET", f"/{t[:-1]}x/")[0] == 403
+    assert _request(server, "GET", "/frame/1")[0] == 403
+    # DNS rebinding: the browser would send the attacker's name as Host
+    assert _request(server, "GET", f"/{t}/api/session", {"Host": f"evil.example:{server.port}"})[0] == 421
+    assert _request(server, "GET", f"/{t}/api/session", {"Host": f"localhost:{server.port}"})[0] == 421
+    body = json.dumps({"deleted_steps": [0]}).encode()
+    for bad in ({"Origin": "http://evil.example"}, {"Origin": None}, {"X-CSRF-Token": "nope"}, {"X-CSRF-Token": None},
+                {"Content-Type": "text/plain"}):
+        headers = {k: v for k, v in {**_post_headers(server), **bad}.items() if v is not None}
+        assert _request(server, "POST", f"/{t}/api/decisions", headers, body)[0] in (403, 415), bad
+    assert _request(server, "OPTIONS", f"/{t}/api/decisions", _post_headers(server))[0] == 405
+    assert server.view.load_review().decisions.deleted_steps == []  # nothing above changed anything
+    status, _, data = _request(server, "POST", f"/{t}/api/decisions", _post_headers(server), body)
+    assert status == 200 and json.loads(data)["summary"]["steps_removed"] == 1
+    bad = json.dumps({"deleted_steps": [1000]}).encode()
+    status, _, data = _request(server, "POST", f"/{t}/api/decisions", _post_headers(server), bad)
+    assert status == 409 and "invalid review decisions" in json.loads(data)["error"]
+
+
+def test_frames_come_from_memory_and_withheld_ones_are_not_served(server: ReviewServer) -> None:
+    t = server.token
+    status, headers, data = _request(server, "GET", f"/{t}/frame/1")
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(data)).size == (640, 400)
+    assert _request(server, "GET", f"/{t}/frame/4")[0] == 404  # withheld by the redaction
+    assert _request(server, "GET", f"/{t}/frame/999")[0] == 404
+    steps = json.loads(_request(server, "GET", f"/{t}/api/steps?offset=4&limit=1")[2])
+    assert steps["total"] == 6 and steps["steps"][0]["withheld"] and steps["steps"][0]["frame"] is None
+
+
+def test_close_ends_the_server(server: ReviewServer) -> None:
+    status, _, _ = _request(server, "POST", f"/{server.token}/api/close", _post_headers(server), b"{}")
+    assert status == 200 and server.wait(10) == "closed"
+    with pytest.raises(OSError):
+        _request(server, "GET", f"/{server.token}/")
+
+
+def test_review_in_chromium_delete_draw_approve_then_export(server: ReviewServer, home: Path, user, tmp_path) -> None:
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: d.accept())
+            page.goto(server.url)
+            page.wait_for_selector("body[data-ready='1']")
+            assert page.locator("#steps li").count() == 6
+            assert page.locator("#steps li.sel").get_attribute("data-index") == "0"
+            # every redaction is drawn on the frame with its entity type
+            page.wait_for_function("document.getElementById('frame').naturalWidth === 640")
+            assert page.locator("#overlay .box.finding span").all_inner_texts() == ["EMAIL_ADDRESS"]
+            # keyboard: down to step 1 (typing), delete it with d
+            page.keyboard.press("j")
+            assert page.locator("#steps li.sel").get_attribute("data-index") == "1"
+            page.keyboard.press("d")
+            assert "deleted" in page.locator("#steps li[data-index='1']").get_attribute("class")
+            page.keyboard.press("ArrowUp")
+            # draw a box on step 0's frame
+            page.click("#draw")
+            box = page.locator("#frame").bounding_box()
+            page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.7, steps=5)
+            page.mouse.up()
+            assert page.locator("#overlay .box.manual").count() == 1
+            # the withheld list says what and why
+            page.click("#withheld-box summary")
+            assert "withheld frame:4: OCR failed on this frame" in page.inner_text("#withheld")
+            page.click("#approve")
+            page.wait_for_selector("#done:not([hidden])")
+        finally:
+            browser.close()
+    assert server.wait(10) == "approved"
+    assert errors == []
+    record = server.view.load_review()
+    assert record.decisions.deleted_steps == [1] and len(record.decisions.boxes) == 1
+    x, y, w, h = record.decisions.boxes[0]["bbox"]
+    assert abs(x - 384) <= 3 and abs(y - 200) <= 3 and abs(w - 128) <= 4 and abs(h - 80) <= 4
+    export_session(home, server.view.session.id, user, tmp_path / "b")
+    steps = [json.loads(line) for line in (tmp_path / "b/steps.jsonl").read_text().splitlines()]
+    assert [s["action"]["type"] for s in steps] == ["click", "key", "right_click", "hotkey", "scroll"]
+    with Image.open(tmp_path / "b/frames/000001.png") as im:
+        region = im.convert("RGB").crop((x, y, x + w, y + h))
+        assert set(region.get_flattened_data()) == {(0, 0, 0)}
+    shown = {s["screenshot"]["path"] for s in steps if s["screenshot"]}
+    assert shown == {f"frames/{p.name}" for p in (tmp_path / "b/frames").iterdir()}
