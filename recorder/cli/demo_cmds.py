@@ -1,9 +1,36 @@
-"""Commands of this group are registered here."""
+"""`owntrace demo`: see the whole thing work on a private virtual display (or guided, --here)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from ..demo.flow import run_demo
+
+
+def demo(
+    export: Annotated[
+        Optional[Path],
+        typer.Option("--export", help="finish without a person: approve, export the signed bundle to PATH, verify it"),
+    ] = None,
+    here: Annotated[
+        bool, typer.Option("--here", help="on your own desktop: record a short task of your own instead of the scripted one")
+    ] = False,
+    home: Annotated[
+        Optional[Path],
+        typer.Option("--home", help="use this OwnTrace home instead of a temporary one (it is kept)"),
+    ] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="keep the temporary home afterwards (it is removed by default)")] = False,
+) -> None:
+    """Record a scripted task in real apps on a private virtual display, redact it, and review it."""
+    try:
+        run_demo(export=export, here=here, home=home, keep=keep, say=typer.echo)
+    except KeyboardInterrupt:  # the demo home was already cleaned up on the way out
+        typer.echo("\ndemo stopped")
+        raise typer.Exit(130) from None
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command()(demo)
