@@ -210,13 +210,20 @@ class RedactedView:
         rel = f"redacted/frames/{n:06d}.png.age"
         return self.session.read_sealed(self.key, rel) if self.session.has(rel) else None
 
+    def _require_raw(self, rel: str) -> None:
+        if not self.session.has(rel):
+            raise NotFound(f"session {self.session.id}: the raw capture was deleted",
+                           "an undone redaction needs it; keep the redaction instead")
+
     def raw_events(self) -> list[Event]:
         if self._raw_events is None:
-            if not self.session.segment_files():
-                raise NotFound(f"session {self.session.id}: the raw capture was deleted",
-                               "an undone redaction needs it; keep the redaction instead")
+            self._require_raw("journal")
             self._raw_events = list(self.session.events(self.key))
         return self._raw_events
+
+    def raw_frame(self, n: int) -> Image.Image:
+        self._require_raw(f"frames/{n:06d}.png.age")
+        return self.session.frame_image(self.key, n)
 
     def load_review(self) -> ReviewRecord:
         if not self.session.has(REVIEW_FILE):
@@ -300,7 +307,7 @@ class BundlePlan:
             img = im.convert("RGB")
         draw = ImageDraw.Draw(img)
         if undone:
-            raw = self.view.session.frame_image(self.view.key, n)
+            raw = self.view.raw_frame(n)
             for x, y, w, h in undone:  # the raw pixels come back only inside the undone box
                 img.paste(raw.crop((x, y, x + w, y + h)), (x, y))
             for j, f in enumerate(self.view.findings):  # ...and never over a redaction still in force

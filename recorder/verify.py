@@ -142,7 +142,11 @@ def check_files(files: dict[str, bytes]) -> tuple[list[str], dict[str, Any] | No
         problems.append(f"unknown format {str(manifest.get('format'))[:40]!r} (expected {BUNDLE_FORMAT})")
     try:
         key = public_key_from_hex(str((manifest.get("signer") or {}).get("public_key", "")))
-        key.verify(base64.b64decode(files.get(SIGNATURE, b"").strip(), validate=True), raw)
+        sig_file = files.get(SIGNATURE, b"")
+        sig = base64.b64decode(sig_file[:-1], validate=True)
+        if base64.b64encode(sig) + b"\n" != sig_file:  # one canonical encoding: any changed byte fails
+            raise ValueError
+        key.verify(sig, raw)
     except (OwnTraceError, InvalidSignature, binascii.Error, ValueError, AttributeError):
         problems.append(f"missing: {SIGNATURE}" if SIGNATURE not in files
                         else f"signature: {SIGNATURE} does not match {MANIFEST} and its signer key")
@@ -162,11 +166,15 @@ def check_files(files: dict[str, bytes]) -> tuple[list[str], dict[str, Any] | No
     return problems, manifest
 
 
-def verify_bundle(path: Path, identities: Sequence[x25519.Identity] = ()) -> VerifyResult:
+def verify_bundle(path: Path, identities: Sequence[x25519.Identity] = (), *, signer: str | None = None) -> VerifyResult:
     """Read and check a bundle. Raises OwnTraceError when it cannot be read at all; integrity
-    problems are listed in the result (ok is False)."""
+    problems are listed in the result (ok is False). `signer` (hex Ed25519 public key) pins who
+    must have signed it: anyone can sign a bundle with their own key."""
     kind, files = read_bundle(Path(path), identities)
     problems, manifest = check_files(files)
+    found = ((manifest or {}).get("signer") or {}).get("public_key")
+    if signer is not None and found != signer.strip().lower():
+        problems.append(f"signer: signed by {str(found)[:64]}, not by the expected key {signer.strip()[:64]}")
     episode = None
     if "episode.json" in files:
         try:

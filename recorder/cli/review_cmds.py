@@ -1,9 +1,197 @@
-"""Commands of this group are registered here."""
+"""`owntrace review`, `approve`, `export`, `verify`, `delete`."""
 
 from __future__ import annotations
 
+import webbrowser
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from .. import approval, config, keys, paths, retention, store
+from ..approval import RedactedView
+from ..errors import OwnTraceError
+from ..export import FORMATS, export_session
+from ..verify import verify_bundle
+from .common import PassphraseFile, SessionRef, human_bytes, unlock
+
+
+class _Bar:
+    """A progress bar on stderr for library calls that report (done, total)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = typer.progressbar(length=total, label=self.label, file=typer.get_text_stream("stderr"))
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> "_Bar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _apply_retention(root: Path) -> None:
+    days = config.load(root).retention_days
+    gone = retention.apply_retention(root, days)
+    if gone:
+        typer.echo(f"retention: deleted {len(gone)} session(s) older than {days} days: {', '.join(gone)}", err=True)
+
+
+def _open_view(session: str, passphrase_file: Path | None) -> RedactedView:
+    root = paths.home()
+    _apply_retention(root)
+    s = store.resolve(root, session)
+    return RedactedView(s, unlock(passphrase_file))
+
+
+def review(
+    session: SessionRef = "latest",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="print the URL instead of opening a browser")] = False,
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (default: a random free one)")] = 0,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Review a redacted session in your browser (served on 127.0.0.1 only, until you approve or close)."""
+    from ..review.server import ReviewServer
+
+    view = _open_view(session, passphrase_file)
+    try:
+        server = ReviewServer(view, port)
+    except OSError as e:
+        raise OwnTraceError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}", "choose another --port or leave it out") from None
+    server.start()
+    typer.echo(f"reviewing session {view.meta.id}: {server.url}")
+    typer.echo("the link holds a one-time token: do not share it. Ctrl-C stops the review.")
+    if not no_browser:
+        webbrowser.open(server.url)
+    outcome = server.wait()
+    if outcome == "approved":
+        typer.echo(f"approved. next: owntrace export {view.meta.id} --out PATH")
+    else:
+        typer.echo(f"review {outcome}; your decisions so far are saved (sealed)")
+
+
+def _print_summary(view: RedactedView, decisions: approval.Decisions) -> dict:
+    s = approval.summary(view, decisions)
+    plan = approval.BundlePlan(view, decisions)
+    typer.echo(f"session {s['session']}: {s['steps']} steps ({s['steps_removed']} removed), {s['frames']} redacted frames")
+    typer.echo(f"task: {s['task'] or '(none)'}")
+    actions = ", ".join(f"{k} {v}" for k, v in sorted(s["actions"].items())) or "none"
+    typer.echo(f"actions: {actions}")
+    typer.echo("redactions: " + (", ".join(f"{k} {v}" for k, v in s["counts"].items()) or "none")
+               + f"; your boxes {s['manual_redactions']}; undone {len(s['undone_redactions'])}")
+    for u in s["undone_redactions"]:
+        typer.echo(f"  WARNING undone: {u['entity']} in {u['item']} will be exported as recorded")
+    for w in s["withheld"]:
+        typer.echo(f"  withheld {w.get('item')}: {w.get('reason')} (not exported)")
+    for f in s["flagged"]:
+        typer.echo(f"  flagged {f.get('item')}: {f.get('reason')} (look at it in `owntrace review`)")
+    typer.echo("what will leave: episode.json (task, screens, times, redaction summary), steps.jsonl, "
+               f"{s['frames']} frames/*.png, manifest.json + manifest.sig:")
+    for st in plan.steps:
+        text = decisions.texts.get(st.step_index)
+        action = st.action if text is None else type(st.action)(**{**st.action.__dict__, "text": text})
+        typer.echo(f"  {st.t_start:8.1f}s  {approval.pyautogui_call(action):<60.60} {st.window.get('title', '')[:40]}")
+    return s
+
+
+def approve_cmd(
+    session: SessionRef = "latest",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="approve without asking (for scripts)")] = False,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Approve a session for export from the terminal: shows exactly what will leave, then asks."""
+    view = _open_view(session, passphrase_file)
+    decisions = view.load_review().decisions
+    _print_summary(view, decisions)
+    if not yes and not typer.confirm("approve this for export?", default=False):
+        raise OwnTraceError("not approved", f"review it in the browser with `owntrace review {view.meta.id}`")
+    with _Bar("hashing") as bar:
+        result = approval.approve(view, decisions, progress=bar)
+    typer.echo(f"approved {len(result.items)} files at {result.approved_at}. next: owntrace export {view.meta.id} --out PATH")
+
+
+def export(
+    session: SessionRef = "latest",
+    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the bundle (a new path)")] = ...,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="dir, zip or age")] = "dir",
+    to: Annotated[Optional[list[str]], typer.Option("--to", "-r", help="age recipient (age1...) for --format age; repeatable")] = None,
+    study: Annotated[Optional[str], typer.Option("--study", help="donate to this joined study (encrypted to its keys)")] = None,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Export an approved session as a signed bundle."""
+    if fmt not in FORMATS:
+        raise OwnTraceError(f"unknown format {fmt!r}", "use dir, zip or age")
+    root = paths.home()
+    _apply_retention(root)
+    s = store.resolve(root, session)
+    user = unlock(passphrase_file)
+    with _Bar("exporting") as bar:
+        if study:
+            from ..study.donate import donate
+
+            if to or fmt != "dir":
+                raise OwnTraceError("--study sets the format and recipients itself", "leave out --format and --to")
+            result = donate(root, s, user, study, out, progress=bar)
+        else:
+            result = export_session(root, s, user, out, fmt, to or (), progress=bar)
+    typer.echo(f"exported {result.files} files ({human_bytes(result.bytes)}) to {result.path} [{result.fmt}]")
+    typer.echo(f"bundle {result.bundle_id}, signed by ed25519:{result.manifest['signer']['public_key']}")
+    typer.echo(f"check it with: owntrace verify {result.path}" + (" --identity FILE" if result.fmt == "age" else ""))
+
+
+def verify(
+    bundle: Annotated[Path, typer.Argument(help="a bundle: directory, .zip or .age file")],
+    identity: Annotated[Optional[list[Path]], typer.Option("--identity", "-i", help="age identity file to decrypt an .age bundle")] = None,
+    signer: Annotated[Optional[str], typer.Option("--signer", help="require this Ed25519 public key (hex) as the signer")] = None,
+) -> None:
+    """Check a bundle's signature and every file's hash; exits non-zero if anything is off."""
+    idents = []
+    for f in identity or []:
+        try:
+            idents.append(keys.parse_identity(f.read_text()))
+        except OSError as e:
+            raise OwnTraceError(f"cannot read identity file {f}: {e.strerror}") from None
+    result = verify_bundle(bundle, idents, signer=signer)
+    for line in result.summary():
+        typer.echo(line)
+    if result.ok:
+        typer.echo("OK: signature valid, every file matches the manifest")
+        return
+    for p in result.problems:
+        typer.echo(f"FAIL {p}", err=True)
+    typer.echo(f"the bundle does not match what was signed ({len(result.problems)} problem(s))", err=True)
+    raise typer.Exit(1)
+
+
+def delete(
+    session: SessionRef,
+    raw_only: Annotated[bool, typer.Option("--raw-only", help="keep the redacted view, remove the raw capture")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+) -> None:
+    """Delete a session for good: its key is destroyed first, so nothing left can be decrypted."""
+    root = paths.home()
+    _apply_retention(root)
+    s = store.resolve(root, session)
+    what = "the raw capture of" if raw_only else "everything of"
+    if not yes and not typer.confirm(f"delete {what} session {s.id} ({human_bytes(s.size_bytes())})? this cannot be undone",
+                                     default=False):
+        raise OwnTraceError("nothing deleted")
+    retention.delete_session(s, raw_only)
+    typer.echo(f"deleted {what} session {s.id}" + ("; the redacted view stays reviewable" if raw_only else ""))
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command()(review)
+    app.command("approve")(approve_cmd)
+    app.command()(export)
+    app.command()(verify)
+    app.command()(delete)
