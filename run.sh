@@ -21,9 +21,8 @@ fi
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: OwnTrace needs Python 3.11 or newer"; exit 1; }
-  # system site-packages: whatever the machine already has (e.g. the Debian python3-* builds)
-  # is reused; pip installs only what is missing or out of range
-  "$PY" -m venv --system-site-packages .venv
+  # an isolated venv: the install below must bring everything, as on a fresh machine
+  "$PY" -m venv .venv
 fi
 if ! .venv/bin/python -c 'import recorder, redaction, pytest, playwright' 2>/dev/null || [ pyproject.toml -nt .venv/.installed ]; then
   echo "installing OwnTrace and its Python dependencies into .venv"
