@@ -37,11 +37,12 @@ def merge(findings: list[Finding]) -> list[Finding]:
 
 
 def apply(text: str, findings: list[Finding]) -> str:
-    """`text` with each (merged, sorted) finding replaced by its placeholder."""
+    """`text` with each (merged, sorted) finding replaced by its placeholder. A finding that
+    spans lines leaves one placeholder per line, so line N of the output is line N of the input."""
     parts, pos = [], 0
     for f in findings:
         parts.append(text[pos:f.start])
-        parts.append(placeholder(f.entity))
+        parts.append("\n".join(placeholder(f.entity) for _ in text[f.start:f.end].split("\n")))
         pos = f.end
     parts.append(text[pos:])
     return "".join(parts)

@@ -13,13 +13,14 @@ Text the journal can tell is a password:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from .findings import Finding
 
 ENTITY = "PASSWORD"
 _PROMPT_WORDS = r"(?:pass(?:word|phrase|wd|code)|pwd|pin)"
 # "password: x", "passphrase is x", "PIN = 1234"; the value runs to the end of the word
-_INLINE = re.compile(rf"(?i)\b{_PROMPT_WORDS}\b\s*(?:is\s+|[:=]\s*)(?P<s>\S+)")
+_INLINE = re.compile(rf"(?i)\b{_PROMPT_WORDS}\b\s*(?:is\s+|[:=]\s*)(?P<s>\S*[^\W_]\S*)")
 _PROMPT = re.compile(rf"(?i)\b{_PROMPT_WORDS}\b")
 _TITLE = re.compile(rf"(?i)\b{_PROMPT_WORDS}\b|pinentry|authenticat|unlock|sign[ -]?in|log[ -]?in|\[sudo\]")
 # commands that read a secret from the terminal with echo off
@@ -43,21 +44,23 @@ def _line_prompts(line: str) -> bool:
     return bool(_NO_ECHO_COMMAND.search(s) or _PROMPT.search(s))
 
 
-def typed(text: str, title: str = "", prompt_visible: bool = False) -> list[Finding]:
-    """Password lines in the typed text of one focus run (lines end with Enter)."""
+def typed(text: str, prompted_lines: Collection[int] = ()) -> list[Finding]:
+    """Password lines in the typed text of one focus run (lines end with Enter).
+
+    `prompted_lines`: numbers of the lines typed while the window title or the screen asked for
+    a password (see `title_asks`)."""
     out: list[Finding] = []
     pos = 0
     previous = ""
-    asked = prompt_visible or title_asks(title)
-    for line in text.split("\n"):
+    for n, line in enumerate(text.split("\n")):
         start, end = pos, pos + len(line)
         pos = end + 1
-        if line.strip() and (asked or _line_prompts(previous)):
-            out.append(Finding(start, end, ENTITY, 0.6 if asked else 0.5, "password"))
-            # a window asking for a password takes one line; a prompt in the typed text, the next line
-            asked = False
-            previous = ""
+        if not line.strip():
             continue
-        if line.strip():
+        asked = n in prompted_lines
+        if asked or _line_prompts(previous):
+            out.append(Finding(start, end, ENTITY, 0.6 if asked else 0.5, "password"))
+            previous = ""  # a password line prompts for nothing
+        else:
             previous = line
     return out

@@ -1,0 +1,222 @@
+"""Apply redaction to a whole session: write the sealed redacted view and its report.
+
+Reads the raw journal and frames (in memory only), redacts frames (OCR), typed text and window
+titles, and writes `redacted/journal.jsonl.age`, `redacted/frames/*.png.age` and
+`redacted/report.json.age` (format: docs/internals.md, "Redacted view"). Fails closed: an item
+a detector or the OCR cannot process is withheld and named in the report. Rerunning rebuilds
+the view from the untouched raw data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from redaction import typed
+from redaction.detect import Detector
+from redaction.findings import Finding, apply
+from redaction.report import Report, ReportFinding
+
+from . import config
+from .atomic import write_atomic
+from .errors import OwnTraceError
+from .keys import UnlockedIdentity
+from .records import Event
+from .store import Session
+
+REDACTED = "redacted"
+JOURNAL = f"{REDACTED}/journal.jsonl.age"
+REPORT = f"{REDACTED}/report.json.age"
+_FRAME_RE = re.compile(r"^(\d{6})\.png\.age$")
+_REDACTABLE_STATES = ("recorded", "interrupted", "redacted")
+
+Progress = Callable[[int, int], None]  # (items done, items in total)
+
+
+def frame_rel(n: int) -> str:
+    return f"{REDACTED}/frames/{n:06d}.png.age"
+
+
+def user_detector(root: Path, extra_deny: list[str] | tuple[str, ...] = ()) -> Detector:
+    """A detector with the user's deny-list and phone regions from config.toml."""
+    cfg = config.load(root)
+    return Detector(deny=[*cfg.deny, *extra_deny], phone_regions=cfg.phone_regions)
+
+
+def study_deny(root: Path, session: Session) -> list[str]:
+    """The joined study's extra deny terms, for a session recorded for a study."""
+    terms: list[str] = []
+    if session.meta.study:
+        try:
+            from .study import policy_for  # written alongside; needed only for study sessions
+        except ImportError as e:
+            raise OwnTraceError(
+                f"session {session.id} belongs to study {session.meta.study}, but studies are unavailable ({e})",
+                "reinstall owntrace",
+            ) from None
+        terms += list(policy_for(root, session.meta.study).extra_deny)
+    return terms
+
+
+def _stored_frames(session: Session) -> list[int]:
+    folder = session.path / "frames"
+    if not folder.is_dir():
+        return []
+    return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _FRAME_RE.match(p.name)))
+
+
+def _frame_redactor(detector: Detector):
+    """The image side, or the reason it cannot run (every frame is then withheld)."""
+    try:
+        from redaction.image import FrameRedactor
+
+        return FrameRedactor(detector), None
+    except Exception as e:  # tesseract data missing, library not importable: fail closed
+        return None, f"OCR unavailable: {e}"
+
+
+def _latest_frame_before(events: list[Event]) -> list[int | None]:
+    """For each journal index, the number of the last frame event at or before it."""
+    out, current = [], None
+    for e in events:
+        if e.kind == "frame" and isinstance(e.get("n"), int):
+            current = e.get("n")
+        out.append(current)
+    return out
+
+
+def redact_session(
+    root: Path, session: Session, user: UnlockedIdentity, *, progress: Progress | None = None,
+    detector: Detector | None = None,
+) -> Report:
+    if session.meta.state not in _REDACTABLE_STATES:
+        raise OwnTraceError(
+            f"session {session.id} is {session.meta.state}: it cannot be redacted now",
+            "stop the recording first" if session.meta.state == "recording"
+            else "its redacted view was already approved; record a new session to start over",
+        )
+    key = session.key(user)
+    damaged: list[str] = []
+    events = list(session.events(key, damaged=damaged))
+    if detector is None:
+        detector = user_detector(root, study_deny(root, session))
+    redactor, ocr_problem = _frame_redactor(detector)
+    report = Report(
+        session=session.id,
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        engine={"ner": detector.status()["ner"], "ocr": redactor.engine if redactor else "unavailable"},
+    )
+    for rel in damaged:
+        report.withhold(rel, "damaged journal segment: its events could not be read")
+    frames = _stored_frames(session)
+    total = len(frames) + 1
+    done = 0
+
+    bullets: set[int] = set()
+    for n in frames:
+        item = f"frame:{n}"
+        try:
+            if redactor is None:
+                raise RuntimeError(ocr_problem)
+            result = redactor.redact(session.frame_image(key, n))
+            buf = io.BytesIO()
+            result.image.save(buf, format="PNG")
+        except Exception as e:  # fail closed: this frame is not in the redacted view
+            report.withhold(item, str(e) or type(e).__name__)
+            (session.path / frame_rel(n)).unlink(missing_ok=True)
+        else:
+            session.write_sealed(frame_rel(n), buf.getvalue())
+            for f in result.findings:
+                report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox)))
+            for box, reason in result.flagged:
+                report.flag(item, list(box), reason)
+                if "bullets" in reason:
+                    bullets.add(n)
+        done += 1
+        if progress:
+            progress(done, total)
+    _remove_stale_frames(session, set(frames))
+
+    frame_at = _latest_frame_before(events)
+    overrides: dict[int, dict] = {}
+    typed_findings: list[typed.TypedFinding] = []
+    for run in typed.rebuild(events):
+        try:
+            found = typed.find_in_run(run, events, detector.find, prompted=lambda i: frame_at[i] in bullets)
+        except Exception as e:  # fail closed: the run's characters are all removed
+            report.withhold(f"typed:{run.start}", f"text detection failed: {type(e).__name__}: {e}")
+            found = [typed.TypedFinding(run.start, Finding(0, len(run.text), "WITHHELD", 1.0, "failsafe"),
+                                        run.key_events)]
+        else:
+            for tf in found:
+                f = tf.finding
+                report.findings.append(ReportFinding(f"typed:{tf.run}", "typed", f.entity, f.score,
+                                                     span=[f.start, f.end], events=tf.events))
+        typed_findings += found
+    overrides.update(typed.redactions(events, typed_findings))
+
+    for i, e in enumerate(events):
+        if e.kind != "window" or not e.get("title"):
+            continue
+        title = str(e.get("title"))
+        try:
+            found = detector.find(title)
+        except Exception as ex:
+            report.withhold(f"title:{i}", f"text detection failed: {type(ex).__name__}: {ex}")
+            overrides[i] = {"title": ""}
+            continue
+        if found:
+            overrides[i] = {"title": apply(title, found)}
+            report.findings += [ReportFinding(f"title:{i}", "title", f.entity, f.score, span=[f.start, f.end])
+                                for f in found]
+
+    redacted = [replace(e, data={**e.data, **overrides[i]}) if i in overrides else e for i, e in enumerate(events)]
+    session.write_sealed(JOURNAL, "".join(e.to_json() + "\n" for e in redacted).encode())
+    session.write_sealed(REPORT, report.to_json())
+    session.set_state("redacted")
+    if progress:
+        progress(total, total)
+    return report
+
+
+def _remove_stale_frames(session: Session, current: set[int]) -> None:
+    """A rerun must not leave redacted frames of a previous run that this run did not produce."""
+    folder = session.path / REDACTED / "frames"
+    if folder.is_dir():
+        for p in folder.iterdir():
+            m = _FRAME_RE.match(p.name)
+            if m and int(m.group(1)) not in current:
+                p.unlink()
+
+
+
+def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | None = None):
+    """One screenshot (PNG/JPEG) to a redacted PNG at `dst`, the user's explicit choice.
+    The input is checked before the (slow to build) detector is made."""
+    from PIL import Image, UnidentifiedImageError
+
+    from redaction.image import RedactionFailed, redact_image
+
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise OwnTraceError("the output would overwrite the input", "choose another output file with -o")
+    try:
+        with Image.open(src) as im:
+            if im.format not in ("PNG", "JPEG"):
+                raise OwnTraceError(f"{src} is {im.format}, not PNG or JPEG", "convert it to PNG first")
+            image = im.convert("RGB")
+    except FileNotFoundError:
+        raise OwnTraceError(f"{src} does not exist") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise OwnTraceError(f"{src} is not a readable image ({e})", "give a PNG or JPEG file") from None
+    try:
+        result = redact_image(image, detector or user_detector(root))
+    except RedactionFailed as e:
+        raise OwnTraceError(f"could not redact {src}: {e}", "nothing was written") from None
+    buf = io.BytesIO()
+    result.image.save(buf, format="PNG")
+    write_atomic(dst, buf.getvalue(), mode=0o644)
+    return result
