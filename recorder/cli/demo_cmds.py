@@ -7,8 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..demo.flow import run_demo
-
 
 def demo(
     export: Annotated[
@@ -25,6 +23,8 @@ def demo(
     keep: Annotated[bool, typer.Option("--keep", help="keep the temporary home afterwards (it is removed by default)")] = False,
 ) -> None:
     """Record a scripted task in real apps on a private virtual display, redact it, and review it."""
+    from ..demo.flow import run_demo  # imports the recorder and redaction: only when run
+
     try:
         run_demo(export=export, here=here, home=home, keep=keep, say=typer.echo)
     except KeyboardInterrupt:  # the demo home was already cleaned up on the way out

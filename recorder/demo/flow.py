@@ -154,10 +154,11 @@ def record_scripted(root: Path, say: Say) -> Session:
                     f"{DEMO_PERSONA.name} <{DEMO_PERSONA.email}>, card {DEMO_PERSONA.card}, then a terminal command")
                 xdo = script.Xdo(env)
                 script.perform(xdo, browser, terminal, DEMO_PERSONA)
-            # pynput's X listeners return from stop() only at the next input event (pynput
-            # PR #583); give them one after the recording ended, before the display goes away
+            # pynput's X listeners end only at their next input event after stop() (pynput
+            # PR #583): give the mouse and the keyboard one each, before the display goes away
             xdo.run("mousemove_relative", "1", "1")
-            time.sleep(0.3)
+            xdo.run("key", "shift")
+            time.sleep(0.5)
     session = _session_of(rec)
     say(f"recorded session {session.id}: {session.meta.events} events, {session.meta.frames} frames, "
         "each sealed (age) as it was captured")
