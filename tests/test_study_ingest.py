@@ -57,9 +57,13 @@ def donation(home: Path, user, tmp_path: Path, study: str = "typing-study", name
     return out
 
 
-def rewrite(src: Path, dst: Path, res, edit) -> Path:
+def study_keys(res) -> tuple[Path, str]:
+    return res.keys.identity_path, res.keys.recipient
+
+
+def rewrite(src: Path, dst: Path, identity: Path, recipient: str, edit) -> Path:
     """Decrypt a donation, let `edit` change its files, and encrypt it again (an attacker's copy)."""
-    _, files = read_bundle(src, [ingest.read_identity(res.keys.identity_path)])
+    _, files = read_bundle(src, [ingest.read_identity(identity)])
     edit(files)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -67,7 +71,7 @@ def rewrite(src: Path, dst: Path, res, edit) -> Path:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    dst.write_bytes(pyrage.encrypt(buf.getvalue(), [parse_recipient(res.keys.recipient)]))
+    dst.write_bytes(pyrage.encrypt(buf.getvalue(), [parse_recipient(recipient)]))
     return dst
 
 
@@ -113,7 +117,7 @@ def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, 
     def edit_steps(files):
         files["steps.jsonl"] = files["steps.jsonl"].replace(b'"click"', b'"drag"', 1)
 
-    tampered = rewrite(good, tmp_path / "tampered.age", res, edit_steps)
+    tampered = rewrite(good, tmp_path / "tampered.age", *study_keys(res), edit_steps)
 
     def resign_with_other_key(files):  # a consistent bundle, but not signed by the consent's key
         manifest = json.loads(files["manifest.json"])
@@ -122,7 +126,7 @@ def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, 
         manifest["bundle_id"] = "forged"
         files["manifest.json"], files["manifest.sig"] = sign_manifest(manifest, key)
 
-    forged = rewrite(second, tmp_path / "forged.age", res, resign_with_other_key)
+    forged = rewrite(second, tmp_path / "forged.age", *study_keys(res), resign_with_other_key)
     flipped = tmp_path / "flipped.age"
     blob = bytearray(good.read_bytes())
     blob[-40] ^= 1

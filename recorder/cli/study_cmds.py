@@ -12,7 +12,7 @@ from .. import paths
 from ..atomic import write_atomic
 from ..errors import OwnTraceError
 from ..keys import user_recipient
-from ..study import consent, ingest as ingest_mod, keys as study_keys, profile as prof, withdraw
+from ..study import consent, keys as study_keys, profile as prof, withdraw
 from .common import PassphraseFile, unlock
 
 study_app = typer.Typer(help="Data-donation studies: researchers publish signed profiles; participants join, donate, leave.",
@@ -155,6 +155,8 @@ def ingest(
     withdrawals: Annotated[Optional[list[Path]], typer.Option("--withdrawals", help="withdrawal notices to honour; repeatable")] = None,
 ) -> None:
     """Researcher: decrypt and verify donations, drop withdrawn participants, write a Parquet dataset."""
+    from ..study import ingest as ingest_mod  # pyarrow: loaded only by the command that needs it
+
     profiles = [prof.load(p) for p in profile]
     notices = [withdraw.read_notice(w) for w in withdrawals or ()]
     with typer.progressbar(length=len(bundles), label="ingesting") as bar:

@@ -98,6 +98,14 @@ class IngestReport:
     bundles: list[dict[str, str]] = field(default_factory=list)  # accepted: path, bundle_id, participant
 
 
+def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    # PNG bytes are compressed already and unique: no compression, dictionary or min/max
+    # statistics for them (these cost more than the rest of the ingest put together)
+    small = [n for n in schema.names if n != "frame_png"]
+    return pq.ParquetWriter(path, schema, compression={n: "snappy" if n in small else "none" for n in schema.names},
+                            use_dictionary=small, write_statistics=small)
+
+
 def read_identity(path: Path) -> x25519.Identity:
     try:
         return parse_identity(Path(path).read_text())
@@ -238,8 +246,8 @@ def ingest(
     seen: dict[str, str] = {}
     partial = {name: out / f".{name}.partial" for name in ("episodes.parquet", "steps.parquet")}
     try:
-        with pq.ParquetWriter(partial["episodes.parquet"], EPISODES) as episodes, \
-                pq.ParquetWriter(partial["steps.parquet"], STEPS) as steps:
+        with _writer(partial["episodes.parquet"], EPISODES) as episodes, \
+                _writer(partial["steps.parquet"], STEPS) as steps:
             for path in bundles:
                 try:
                     d = check_donation(open_donation(path, identity), by_hash)
