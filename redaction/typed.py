@@ -19,7 +19,9 @@ from . import passwords
 from .findings import Finding, merge, placeholder
 
 PASTE = " "  # pasted content is unknown: a separator, so no entity is glued across it
-_NEWLINE_KEYS = frozenset({"enter", "return", "kp_enter"})
+# X keysyms that pynput cannot name arrive as vk<keysym>: Linefeed (what `xdotool type` sends
+# for "\n"), Return, KP_Enter
+_NEWLINE_KEYS = frozenset({"enter", "return", "kp_enter", "linefeed", "vk65290", "vk65293", "vk65421"})
 _EDIT_KEYS = frozenset({"backspace", "delete", "left", "right", "home", "end", "up", "down"})
 _SHIFTED = dict(zip("`1234567890-=[]\\;',./", "~!@#$%^&*()_+{}|:\"<>?"))
 _NAMED_CHARS = {"space": " ", "tab": "\t"}
