@@ -90,7 +90,11 @@ def test_full_study_loop(home: Path, user, xenv: dict[str, str], tmp_path: Path)
 
             s1 = record(home, "one-app", one_app_actions)
             d1 = tmp_path / "one-app.age"
-            redact_approve_donate(home, user, s1, "one-app", d1)
+            # this one as a participant types it: redact, approve and donate on the command line
+            owntrace("redact", s1.id, env=env)
+            owntrace("approve", s1.id, "--yes", env=env)
+            out = owntrace("export", s1.id, "--study", "one-app", "--out", str(d1), env=env)
+            assert "[age]" in out
 
             def no_keys_actions() -> None:
                 focus(term, env)
