@@ -320,13 +320,13 @@ class BundlePlan:
         img.save(out, "PNG")
         return out.getvalue()
 
-    def frame_items(self) -> Iterator[tuple[str, bytes]]:
+    def frame_items(self) -> Iterator[tuple[str, bytes, str]]:
         for n in self.frames:
             data = self.render_frame(n)
             _, w, h = png_pixels_only(data, f"frame {n}")
             path = f"frames/{n:06d}.png"
             self.frame_info[n] = FrameInfo(path, sha256(data), w, h)
-            yield path, data
+            yield path, data, self.frame_info[n].sha256
 
     def step_records(self) -> list[dict[str, Any]]:
         """steps.jsonl records; needs frame_items() consumed first (screenshots carry hashes)."""
@@ -380,11 +380,12 @@ class BundlePlan:
             "redaction": self.redaction_summary(),
         }
 
-    def items(self) -> Iterator[tuple[str, bytes]]:
-        """Every file of the plan, frames first (the steps need their hashes)."""
+    def items(self) -> Iterator[tuple[str, bytes, str]]:
+        """Every file of the plan with its SHA-256, frames first (the steps need their hashes)."""
         yield from self.frame_items()
-        yield "steps.jsonl", self.steps_jsonl()
-        yield "episode.json", json.dumps(self.episode(), indent=2, ensure_ascii=False).encode()
+        for path, data in (("steps.jsonl", self.steps_jsonl()),
+                           ("episode.json", json.dumps(self.episode(), indent=2, ensure_ascii=False).encode())):
+            yield path, data, sha256(data)
 
     def review_info(self, approval: Approval) -> dict[str, Any]:
         return {"approved_at": approval.approved_at, "steps_removed": self.removed,
@@ -413,8 +414,8 @@ def approve(view: RedactedView, decisions: Decisions | None = None, progress: Pr
     plan = BundlePlan(view, decisions)
     items: dict[str, str] = {}
     total = len(plan.frames) + 2
-    for path, data in plan.items():
-        items[path] = sha256(data)
+    for path, _, digest in plan.items():
+        items[path] = digest
         if progress:
             progress(len(items), total)
     approval = Approval(utc_now(), decisions.sha256(), items, summary(view, decisions))

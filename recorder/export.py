@@ -206,8 +206,7 @@ def export_session(
     files: list[dict[str, Any]] = []
     total = len(approval.items) + len(extras) + 2
     try:
-        for path, data in plan.items():
-            digest = sha256(data)
+        for path, data, digest in plan.items():
             if approval.items.get(path) != digest:
                 raise OwnTraceError(f"session {session.id} changed since it was approved: {path} differs",
                                     f"review and approve it again: `owntrace review {session.id}`")
