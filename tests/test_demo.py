@@ -193,3 +193,55 @@ def test_demo_says_when_chromium_is_missing(tmp_path: Path, monkeypatch):
         run_demo(say=said.append)
     assert (e.value.message, e.value.hint) == ("Chromium is not installed", "install it: sudo apt-get install chromium")
     assert said == []  # checked before any home or identity was made
+
+
+def _review_in_thread(home: Path, user, said: list[str]):
+    """flow.review on a redacted session, in a thread; returns (thread, result box, url)."""
+    import threading
+    import time
+
+    from recorder.demo.flow import review
+    from recorder.store import resolve
+
+    box: dict[str, object] = {}
+    session = resolve(home, "latest")
+    thread = threading.Thread(
+        target=lambda: box.setdefault("out", review(home, session, user, said.append, open_browser=False)))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not any("review every step" in line for line in said):
+        assert time.monotonic() < deadline and thread.is_alive(), said
+        time.sleep(0.05)
+    url = re.search(r"(http://127\.0\.0\.1:\d+/\S+)", next(x for x in said if "review every step" in x)).group(1)
+    return thread, box, url
+
+
+def test_demo_review_exports_only_after_the_person_approves(home, user, tmp_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    from tests.review_kit import standard_session
+
+    standard_session(home)
+    monkeypatch.chdir(tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run"])
+        page = browser.new_page()
+        page.on("dialog", lambda d: d.accept())
+        for button, expect_bundle in (("#close", False), ("#approve", True)):
+            said: list[str] = []
+            thread, box, url = _review_in_thread(home, user, said)
+            page.goto(url)
+            page.wait_for_selector("#steps li")
+            page.click(button)
+            thread.join(60)
+            assert not thread.is_alive()
+            bundles = list(tmp_path.glob("owntrace-demo-*"))
+            if not expect_bundle:
+                assert box["out"] is None and bundles == []
+                assert any("nothing was exported" in line for line in said)
+        browser.close()
+    assert bundles == [box["out"]]
+    assert verify_bundle(bundles[0]).ok
+    assert any(f"approved and exported: {bundles[0]}" in line for line in said)

@@ -205,15 +205,18 @@ def export_unattended(root: Path, session: Session, user: keys.UnlockedIdentity,
     return result
 
 
-def review(root: Path, session: Session, user: keys.UnlockedIdentity, say: Say) -> Path | None:
-    """Serve the review page until the person approves (then export next to them) or stops."""
+def review(
+    root: Path, session: Session, user: keys.UnlockedIdentity, say: Say, *, open_browser: bool = True
+) -> Path | None:
+    """Serve the review page until the person approves (then export into the current
+    directory) or stops."""
     from ..review.server import ReviewServer  # the web page is needed only on this path
 
     server = ReviewServer(RedactedView(session, user))
     server.start()
     say("")
     say(f"review every step and redaction at  {server.url}")
-    if display_server() == "none" or not webbrowser.open(server.url):
+    if not open_browser or display_server() == "none" or not webbrowser.open(server.url):
         say("(no browser could be opened here: open that address in a browser on this machine, or "
             f"forward the port first: ssh -L {server.port}:127.0.0.1:{server.port} <this host>)")
     say("waiting until you approve there, or press Ctrl-C to stop")
