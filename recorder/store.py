@@ -18,7 +18,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
@@ -26,6 +26,7 @@ from pyrage import x25519
 
 from . import __version__
 from .atomic import shred, write_atomic
+from .capture import frames
 from .errors import CorruptFile, NotFound, OwnTraceError
 from .keys import UnlockedIdentity, parse_identity, seal, unseal, user_recipient
 from .paths import sessions_dir
@@ -137,12 +138,20 @@ class SessionWriter:
         self._buf.clear()
         self._seg_start = None
 
-    def add_frame(self, png: bytes) -> int:
-        """Seal one encoded frame; returns its number for the journal's frame event."""
+    def reserve_frame(self) -> int:
+        """A frame number for a frame event journaled now and sealed later (`add_frame(png, n)`)."""
         with self._lock:
-            n = self.meta.frames + 1
-            self._write(self.path / "frames" / f"{n:06d}.png.age", seal(png, [self._recipient]))
-            self.meta.frames = n
+            self.meta.frames += 1
+            return self.meta.frames
+
+    def add_frame(self, png: bytes, n: int | None = None) -> int:
+        """Seal one encoded frame; returns its number for the journal's frame event."""
+        blob = seal(png, [self._recipient])
+        with self._lock:
+            if n is None:
+                self.meta.frames += 1
+                n = self.meta.frames
+            self._write(self.path / "frames" / f"{n:06d}.png.age", blob)
             return n
 
     def write_sealed(self, rel: str, data: bytes) -> None:
@@ -179,6 +188,7 @@ class Session:
 
     path: Path
     meta: SessionMeta
+    _base: tuple[int, Image.Image] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: Path) -> "Session":
@@ -257,11 +267,20 @@ class Session:
         return self.read_sealed(key, f"frames/{n:06d}.png.age")
 
     def frame_image(self, key: x25519.Identity, n: int) -> Image.Image:
-        """Frame n as a full RGB picture, decoded in memory only."""
+        """Frame n as a full RGB picture, decoded in memory only. A delta frame is composed on
+        its base keyframe; the last base used is cached, so reading frames in order is cheap."""
         try:
             with Image.open(io.BytesIO(self.frame_png(key, n))) as im:
-                return im.convert("RGB")
-        except (OSError, SyntaxError):
+                im.load()
+                base = frames.delta_base(im)
+                if base is None:
+                    return im.convert("RGB")
+                if base >= n:
+                    raise CorruptFile(f"session {self.id}: frame {n} names a later base frame {base}")
+                if self._base is None or self._base[0] != base:
+                    self._base = (base, self.frame_image(key, base))
+                return frames.compose(self._base[1], im)
+        except (OSError, SyntaxError, ValueError, KeyError):
             raise CorruptFile(f"session {self.id}: frame {n} does not decode") from None
 
     def size_bytes(self) -> int:

@@ -1,9 +1,75 @@
-"""Commands of this group are registered here."""
+"""`owntrace record|start|stop|pause|resume|status|doctor`."""
 
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import asdict
+from typing import Annotated, Optional
+
 import typer
+
+from .. import control, doctor as doctor_mod, paths
+from ..recording import Recording, RecordOptions
+
+Duration = Annotated[Optional[float], typer.Option("--duration", min=0.1, help="stop after this many seconds")]
+Task = Annotated[str, typer.Option("--task", help="what you are about to do (sealed with the session)")]
+Name = Annotated[str, typer.Option("--name", help="a label for the session")]
+Study = Annotated[Optional[str], typer.Option("--study", help="record for a joined study, within what you consented to")]
+
+
+def record(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:
+    """Record in the foreground until Ctrl-C, SIGTERM or --duration; prints the session id."""
+    line = control.StatusLine()
+    rec = Recording(paths.home(), RecordOptions(name=name, task=task, study=study, duration_s=duration), on_status=line)
+    try:
+        meta = rec.run()
+    finally:
+        line.end()
+    print(f"recorded {meta.duration_s:.1f}s: {meta.events} events, {meta.frames} frames", file=sys.stderr)
+    typer.echo(meta.id)
+
+
+def start(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:
+    """Start recording in the background (see `status`, `pause`, `resume`, `stop`)."""
+    st = control.start(paths.home(), RecordOptions(name=name, task=task, study=study, duration_s=duration))
+    typer.echo(f"recording session {st.session} in the background (pid {st.pid}); `owntrace stop` ends it")
+
+
+def stop() -> None:
+    """Stop the background recorder; prints the session id."""
+    st = control.stop(paths.home())
+    typer.echo(st.session)
+
+
+def pause() -> None:
+    """Pause the background recorder: nothing is captured until `resume`."""
+    typer.echo(control.pause(paths.home()).line())
+
+
+def resume() -> None:
+    """Resume a paused recorder."""
+    typer.echo(control.resume(paths.home()).line())
+
+
+def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """Is a recorder running, and what has it captured so far."""
+    st = control.status(paths.home())
+    if as_json:
+        typer.echo(json.dumps(asdict(st) if st else {"state": "stopped"}, indent=2))
+    else:
+        typer.echo(st.line() if st else "not recording")
+
+
+def doctor() -> None:
+    """Check that recording can work on this machine, and what to do if not."""
+    checks = doctor_mod.run_checks(paths.home())
+    for c in checks:
+        typer.echo(c.line())
+    if any(c.level == "fail" for c in checks):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    for fn in (record, start, stop, pause, resume, status, doctor):
+        app.command()(fn)

@@ -1,0 +1,70 @@
+"""Which windows are never captured: built-in defaults, the user's config rules, a study's policy.
+
+Pure: a window is described by its WM_CLASS names and title; the answer is a reason or None.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..config import Config
+from ..errors import OwnTraceError
+from ..policy import CapturePolicy
+
+# WM_CLASS names (instance or class, lowercase) of password managers
+DEFAULT_APPS = (
+    "keepassxc",
+    "keepass",
+    "keepass2",
+    "1password",
+    "bitwarden",
+    "lastpass",
+    "enpass",
+    "org.keepassxc.keepassxc",
+    "com.bitwarden.desktop",
+)
+# private browsing windows (Firefox, Chrome/Chromium, Edge, Brave, Opera) and credential prompts
+DEFAULT_TITLES = (
+    r"private browsing",
+    r"\(incognito\)|\bincognito\b",
+    r"\binprivate\b",
+    r"\bprivate window\b",
+    r"\bsign[ -]?(in|on|up)\b",
+    r"\blog[ -]?in\b",
+    r"\bpassword\b|\bpasswort\b|\bmot de passe\b|\bcontraseña\b",
+)
+
+
+@dataclass(frozen=True)
+class ExclusionRules:
+    apps: frozenset[str]
+    titles: tuple[re.Pattern[str], ...]
+    policy: CapturePolicy
+
+    @classmethod
+    def build(cls, config: Config, policy: CapturePolicy | None = None) -> "ExclusionRules":
+        patterns = []
+        for text in (*DEFAULT_TITLES, *config.exclude_titles):
+            try:
+                patterns.append(re.compile(text, re.IGNORECASE))
+            except re.error as e:
+                raise OwnTraceError(
+                    f"config.toml: [exclude] titles has an invalid regex {text!r}: {e}",
+                    "fix or remove it in config.toml",
+                ) from None
+        apps = frozenset(a.lower() for a in (*DEFAULT_APPS, *config.exclude_apps))
+        return cls(apps, tuple(patterns), policy or CapturePolicy())
+
+    def reason(self, wm_class: tuple[str, ...], title: str) -> str | None:
+        """Why this window is excluded, or None when it may be captured."""
+        names = [n.lower() for n in wm_class if n]
+        if any(n in self.apps for n in names):
+            return "app"
+        if any(p.search(title) for p in self.titles):
+            return "title"
+        excluded = {a.lower() for a in self.policy.apps_excluded}
+        allowed = {a.lower() for a in self.policy.apps_allowed}
+        if any(n in excluded for n in names) or (allowed and not any(n in allowed for n in names)):
+            return "study"
+        return None

@@ -1,0 +1,104 @@
+"""Keyboard and mouse from pynput (XRecord on X11), turned into journal events.
+
+Callbacks run on pynput's listener threads; each builds an Event stamped with the session
+clock and hands it on at once, so the X record buffer never backs up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..records import Event
+
+MODIFIER_NAMES = {"shift": "shift", "ctrl": "ctrl", "alt": "alt", "cmd": "super"}
+TEXT_KEYS = {"space": " ", "enter": "\n", "tab": "\t"}
+
+
+def key_name(key) -> tuple[str, str]:
+    """(name, char) of a pynput key: names as in recorder/records.py, char as typed."""
+    name = getattr(key, "name", None)
+    if name:  # a pynput.keyboard.Key
+        base = name.removesuffix("_l").removesuffix("_r")
+        if base == "alt_gr":
+            return "altgr", ""
+        return MODIFIER_NAMES.get(base, base), TEXT_KEYS.get(base, "")
+    char = getattr(key, "char", None)
+    if char:
+        return char, char
+    return f"vk{getattr(key, 'vk', 0)}", ""
+
+
+def _flush_record_disable(listener) -> None:
+    """pynput's xorg stop() queues RecordDisableContext without flushing it, so its thread only
+    ends at the next input event; send the same request on a connection of our own."""
+    context = getattr(listener, "_context", None)
+    if context is None:
+        return
+    from Xlib import display, error
+
+    try:
+        d = display.Display()
+        d.record_disable_context(context)
+        d.flush()
+        d.close()
+    except (error.DisplayError, error.XError, OSError):
+        pass  # the server is gone, and with it the listener's connection
+
+
+class InputListeners:
+    """Starts pynput's keyboard and mouse listeners; `emit(event)` gets every input event."""
+
+    def __init__(self, emit: Callable[[Event], None], now: Callable[[], int]) -> None:
+        from pynput import keyboard, mouse  # needs a display at import time
+
+        self._emit = emit
+        self._now = now
+        self._held: dict[object, str] = {}  # modifier keys down (left and right apart) -> name
+        self._keyboard = keyboard.Listener(on_press=self._press, on_release=self._release)
+        self._mouse = mouse.Listener(on_move=self._move, on_click=self._click, on_scroll=self._scroll)
+
+    def start(self) -> None:
+        self._keyboard.start()
+        self._mouse.start()
+        self._keyboard.wait()
+        self._mouse.wait()
+
+    def stop(self) -> None:
+        for listener in (self._keyboard, self._mouse):
+            listener.stop()
+            _flush_record_disable(listener)
+            if listener.ident is not None:
+                listener.join(5)
+
+    def alive(self) -> bool:
+        return self._keyboard.is_alive() and self._mouse.is_alive()
+
+    def _mods(self) -> list[str]:
+        names = set(self._held.values())
+        return [m for m in ("shift", "ctrl", "alt", "super") if m in names]
+
+    def _press(self, key) -> None:
+        t = self._now()
+        name, char = key_name(key)
+        mods = self._mods()
+        if {"ctrl", "alt", "super"} & set(mods):
+            char = ""  # a shortcut, not text
+        if name in MODIFIER_NAMES.values():
+            self._held[key] = name
+        self._emit(Event(t, "key_down", {"key": name, "char": char, "mods": mods}))
+
+    def _release(self, key) -> None:
+        t = self._now()
+        name, _ = key_name(key)
+        self._held.pop(key, None)
+        self._emit(Event(t, "key_up", {"key": name, "mods": self._mods()}))
+
+    def _move(self, x: int, y: int) -> None:
+        self._emit(Event(self._now(), "move", {"x": int(x), "y": int(y)}))
+
+    def _click(self, x: int, y: int, button, pressed: bool) -> None:
+        button = getattr(button, "name", "unknown")
+        self._emit(Event(self._now(), "click", {"x": int(x), "y": int(y), "button": button, "pressed": bool(pressed)}))
+
+    def _scroll(self, x: int, y: int, dx: int, dy: int) -> None:
+        self._emit(Event(self._now(), "scroll", {"x": int(x), "y": int(y), "dx": int(dx), "dy": int(dy)}))

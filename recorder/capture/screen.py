@@ -1,0 +1,279 @@
+"""The screen sampler: XDamage says what changed, mss grabs only that, excluded windows are
+blacked out before anything is compared or encoded, and the frame policy decides what is stored.
+
+Frame policy:
+  - a frame just before each action: the latest grab, kept in memory, stored when the action
+    arrives (or a `dup` reference when the screen has not changed since the last stored frame);
+  - on visible change at most `max_fps` frames per second;
+  - a full keyframe every `keyframe_s` while the screen changes, delta frames in between
+    (see frames.py); a frame identical to its keyframe is stored once, as a `dup` reference.
+Pixels live in memory only: encoded to PNG in memory, sealed, then written.
+"""
+
+from __future__ import annotations
+
+import queue
+import select
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import OwnTraceError
+from ..records import Event
+from ..store import SessionWriter
+from . import frames
+from .windows import Rect
+
+GRAB_INTERVAL_S = 0.2  # how stale the in-memory screen may be when an action arrives
+RECT_REFRESH_S = 0.5  # excluded windows are re-listed at least this often
+FULL_DELTA_SHARE = 0.5  # a delta covering more tiles than this is stored as a keyframe
+
+
+def open_mss():
+    import mss
+
+    factory = getattr(mss, "MSS", None) or mss.mss  # mss 10.2 renamed the factory
+    return factory()
+
+
+def monitors() -> list[dict[str, Any]]:
+    """Geometry of every monitor (SessionMeta.screens), and the bounding box grabbed."""
+    with open_mss() as sct:
+        return [
+            {"x": m["left"], "y": m["top"], "w": m["width"], "h": m["height"], "scale": 1.0}
+            for m in sct.monitors[1:]
+        ] or [{"x": 0, "y": 0, "w": sct.monitors[0]["width"], "h": sct.monitors[0]["height"], "scale": 1.0}]
+
+
+def _union(a: Rect | None, b: Rect) -> Rect:
+    if a is None:
+        return b
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def _clip(r: Rect, w: int, h: int) -> tuple[int, int, int, int] | None:
+    x0, y0 = max(r[0], 0), max(r[1], 0)
+    x1, y1 = min(r[0] + r[2], w), min(r[1] + r[3], h)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+class ScreenSampler:
+    def __init__(
+        self,
+        writer: SessionWriter,
+        emit: Callable[[Event], None],
+        excluded_rects: Callable[[], list[Rect]],
+        on_error: Callable[[BaseException], None],
+        *,
+        max_fps: float = 2.0,
+        keyframe_s: float = 10.0,
+    ) -> None:
+        self._writer = writer
+        self._emit = emit
+        self._excluded_rects = excluded_rects
+        self._on_error = on_error
+        self._min_gap_ns = int(1e9 / max_fps) if max_fps > 0 else None
+        self._keyframe_ns = int(keyframe_s * 1e9)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._paused = False
+        self._ready = threading.Event()
+        self._jobs: queue.Queue = queue.Queue()
+        self._rects: list[Rect] = []
+        self._cur: np.ndarray | None = None  # the screen now, excluded windows black
+        self._stored: np.ndarray | None = None  # the last stored frame, composed
+        self._key: np.ndarray | None = None  # the last keyframe
+        self._key_n = 0
+        self._key_t = 0
+        self._last_n = 0
+        self._last_store_t = -(10**18)
+        self._changed = False
+        self._threads = [
+            threading.Thread(target=self._guard(self._sample_loop), name="owntrace-screen", daemon=True),
+            threading.Thread(target=self._guard(self._encode_loop), name="owntrace-encode", daemon=True),
+        ]
+
+    # --- control -------------------------------------------------------------------------
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+        self._ready.wait(10)
+
+    def stop(self) -> None:
+        """Stop sampling and wait until every reserved frame is sealed on disk."""
+        self._stop.set()
+        self._jobs.put(None)
+        for t in self._threads:
+            if t.ident is not None:
+                t.join(30)
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+
+    def _guard(self, fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as e:  # reported to the recording, which stops cleanly
+                self._on_error(e)
+                self._ready.set()
+
+        return run
+
+    # --- frames for actions ----------------------------------------------------------------
+    def frame_for_action(self, t: int) -> Event | None:
+        """The frame event to journal just before an action at time t."""
+        with self._lock:
+            if self._cur is None or self._paused:
+                return None
+            if self._changed or not self._last_n:
+                return self._store_locked(t, "action")
+            return self._frame_event(t, self._last_n, "action", dup=True)
+
+    def _frame_event(self, t: int, n: int, reason: str, dup: bool = False, base: int | None = None) -> Event:
+        h, w = self._cur.shape
+        data: dict[str, Any] = {"n": n, "w": w, "h": h, "reason": reason, "dup": dup}
+        if base is not None:
+            data["base"] = base
+        return Event(t, "frame", data)
+
+    def _store_locked(self, t: int, reason: str) -> Event:
+        cur = self._cur
+        full = self._key is None or t - self._key_t >= self._keyframe_ns
+        tiles = None
+        if not full:
+            tiles = frames.changed_tiles(cur, self._key)
+            count = int(tiles.sum())
+            if count == 0:  # back to exactly the keyframe
+                self._stored, self._changed, self._last_n = self._key, False, self._key_n
+                return self._frame_event(t, self._key_n, reason, dup=True)
+            full = count > FULL_DELTA_SHARE * tiles.size
+        n = self._writer.reserve_frame()
+        snapshot = cur.copy()
+        if full:
+            self._key, self._key_n, self._key_t = snapshot, n, t
+            self._jobs.put((n, snapshot))
+            event = self._frame_event(t, n, "action" if reason == "action" else "keyframe")
+        else:
+            self._jobs.put((n, frames.make_delta(cur, self._key, self._key_n, tiles)))
+            event = self._frame_event(t, n, reason, base=self._key_n)
+        self._stored, self._changed, self._last_n, self._last_store_t = snapshot, False, n, t
+        return event
+
+    # --- threads -------------------------------------------------------------------------------
+    def _encode_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            n, item = job
+            png = frames.encode_delta(item) if isinstance(item, frames.Delta) else frames.encode_full(item)
+            self._writer.add_frame(png, n)
+
+    def _sample_loop(self) -> None:
+        from Xlib import X, display
+        from Xlib.ext import damage
+
+        d = display.Display()
+        root = d.screen().root
+        has_damage = d.has_extension("DAMAGE")
+        if has_damage:
+            d.damage_query_version()
+            dmg = root.damage_create(damage.DamageReportBoundingBox)
+            d.flush()
+        sct = open_mss()
+        box = sct.monitors[0]
+        ox, oy, w, h = box["left"], box["top"], box["width"], box["height"]
+        area: Rect | None = (ox, oy, w, h)
+        self._rects = self._excluded_rects()
+        last_grab = last_rects = 0.0
+        try:
+            while not self._stop.is_set():
+                if has_damage:
+                    select.select([d.fileno()], [], [], GRAB_INTERVAL_S)
+                    while d.pending_events():
+                        ev = d.next_event()
+                        a = getattr(ev, "area", None)
+                        if a is not None:
+                            area = _union(area, (a.x, a.y, a.width, a.height))
+                else:
+                    time.sleep(GRAB_INTERVAL_S)
+                    area = (ox, oy, w, h)
+                now = time.monotonic()
+                with self._lock:
+                    paused = self._paused
+                if paused:
+                    if has_damage:
+                        d.damage_subtract(dmg, X.NONE, X.NONE)
+                        d.flush()
+                    area = (ox, oy, w, h)  # everything is fresh after resume
+                    continue
+                if now - last_grab < GRAB_INTERVAL_S:
+                    continue
+                if area is not None or now - last_rects >= RECT_REFRESH_S:
+                    rects = self._excluded_rects()
+                    last_rects = now
+                    if rects != self._rects:
+                        for r in self._rects:  # pixels under a window that is no longer excluded
+                            area = _union(area, r)
+                        self._rects = rects
+                        if self._cur is not None:
+                            with self._lock:
+                                self._blackout(self._cur, ox, oy)
+                                self._changed = True
+                if area is None:
+                    self._maybe_store_change()
+                    continue
+                if has_damage:
+                    d.damage_subtract(dmg, X.NONE, X.NONE)  # before grabbing: later damage is seen next round
+                    d.flush()
+                region = _clip((area[0] - ox, area[1] - oy, area[2], area[3]), w, h)
+                area = None
+                last_grab = now
+                if region is None:
+                    continue
+                x0, y0, x1, y1 = region
+                shot = sct.grab({"left": ox + x0, "top": oy + y0, "width": x1 - x0, "height": y1 - y0})
+                pixels = np.frombuffer(shot.raw, np.uint32).reshape(shot.height, shot.width).copy()
+                self._blackout(pixels, ox + x0, oy + y0)
+                with self._lock:
+                    if self._cur is None:
+                        self._cur = np.zeros((h, w), np.uint32)
+                    self._cur[y0:y1, x0:x1] = pixels
+                    if not self._changed and self._stored is not None:
+                        self._changed = bool((self._stored[y0:y1, x0:x1] != pixels).any())
+                    elif self._stored is None:
+                        self._changed = True
+                self._ready.set()
+                self._maybe_store_change()
+        finally:
+            sct.close()
+            d.close()
+
+    def _blackout(self, pixels: np.ndarray, x0: int, y0: int) -> None:
+        """Black out excluded windows in `pixels`, a block whose top-left is (x0, y0) on the root."""
+        h, w = pixels.shape
+        for r in self._rects:
+            c = _clip((r[0] - x0, r[1] - y0, r[2], r[3]), w, h)
+            if c:
+                pixels[c[1] : c[3], c[0] : c[2]] = 0
+
+    def _maybe_store_change(self) -> None:
+        t = self._writer.now()
+        with self._lock:
+            if self._paused or not self._changed or self._cur is None:
+                return
+            if self._min_gap_ns is None or t - self._last_store_t < self._min_gap_ns:
+                return
+            event = self._store_locked(t, "change")
+        self._emit(event)
