@@ -25,7 +25,7 @@ from . import __version__
 from .errors import CorruptFile, NotFound, OwnTraceError
 from .keys import UnlockedIdentity
 from .records import Event
-from .steps import Screen, Step, derive_steps, pyautogui_call, step_redactions
+from .steps import Screen, Step, derive_steps, index_findings, pyautogui_call, step_redactions
 from .store import Session
 
 REVIEW_FILE = "review.json.age"
@@ -190,6 +190,7 @@ class RedactedView:
             raise CorruptFile(f"session {session.id}: the redacted view is malformed",
                               f"run `owntrace redact {session.id}` again") from None
         self.findings: list[dict[str, Any]] = list(self.report.get("findings") or [])
+        self._finding_index = index_findings(self.findings)
         self.withheld: list[dict[str, Any]] = list(self.report.get("withheld") or [])
         self.flagged: list[dict[str, Any]] = list(self.report.get("flagged") or [])
         self.frame_sizes = {int(e.get("n")): (int(e.get("w", 0)), int(e.get("h", 0)))
@@ -203,7 +204,7 @@ class RedactedView:
         return derive_steps(events, started_at=self.meta.started_at, screen=self.screen)
 
     def step_findings(self, step: Step) -> list[int]:
-        return step_redactions(step, self.findings)
+        return step_redactions(step, self._finding_index)
 
     def redacted_frame(self, n: int) -> bytes | None:
         """The redacted PNG of frame n, or None when the redaction withheld it."""

@@ -300,18 +300,20 @@ def derive_steps(events: Sequence[Event], *, started_at: str, screen: Screen) ->
     return d.steps
 
 
-def step_redactions(step: Step, findings: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Indices of the report's findings that concern this step: on its frame, in its typed
-    text, or in the title of its window."""
-    hits = []
-    mine = set(step.events)
+def index_findings(findings: Sequence[Mapping[str, Any]]) -> dict[str, list[int]]:
+    """Report findings by the item they concern ("frame:N", "title:I", "typed:I"); a typed
+    finding is also filed under each of its key events."""
+    index: dict[str, list[int]] = {}
     for fi, f in enumerate(findings):
-        kind, _, ref = str(f.get("item", "")).partition(":")
-        if not ref.isdigit():
-            continue
-        n = int(ref)
-        if (kind == "frame" and n == step.frame) or (kind == "title" and n == step.window_event) or (
-            kind == "typed" and (n in mine or mine.intersection(f.get("events") or []))
-        ):
-            hits.append(fi)
-    return hits
+        item = str(f.get("item", ""))
+        refs = {item} | ({f"typed:{e}" for e in f.get("events") or []} if item.startswith("typed:") else set())
+        for ref in refs:
+            index.setdefault(ref, []).append(fi)
+    return index
+
+
+def step_redactions(step: Step, index: Mapping[str, list[int]]) -> list[int]:
+    """Findings (numbers in the report) that concern this step: on its frame, in its typed
+    text, or in the title of its window. `index` comes from index_findings."""
+    refs = [f"frame:{step.frame}", f"title:{step.window_event}", *(f"typed:{i}" for i in step.events)]
+    return sorted({fi for ref in refs for fi in index.get(ref, ())})

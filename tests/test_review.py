@@ -14,7 +14,7 @@ from playwright.sync_api import sync_playwright
 from recorder.approval import RedactedView
 from recorder.export import export_session
 from recorder.review.server import ReviewServer
-from tests.review_kit import standard_session
+from tests.review_kit import SECRET_BOX, standard_session
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
@@ -119,6 +119,13 @@ def test_review_in_chromium_delete_draw_approve_then_export(server: ReviewServer
             page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.7, steps=5)
             page.mouse.up()
             assert page.locator("#overlay .box.manual").count() == 1
+            # undo step 0's screen redaction: a confirmation, then a standing warning
+            fid = next(j for j, f in enumerate(server.view.findings) if f["item"] == "frame:1")
+            page.click(f"#redactions button[data-finding='{fid}']")
+            assert "Warning" in page.inner_text("#message")
+            assert "UNDONE" in page.inner_text("#overlay .box.undone span")
+            page.fill("#task", "reply to the team")
+            page.locator("#task").dispatch_event("change")
             # the withheld list says what and why
             page.click("#withheld-box summary")
             assert "withheld frame:4: OCR failed on this frame" in page.inner_text("#withheld")
@@ -130,6 +137,8 @@ def test_review_in_chromium_delete_draw_approve_then_export(server: ReviewServer
     assert errors == []
     record = server.view.load_review()
     assert record.decisions.deleted_steps == [1] and len(record.decisions.boxes) == 1
+    assert record.decisions.task == "reply to the team"
+    assert [server.view.findings[j]["item"] for j in record.decisions.undone] == ["frame:1"]
     x, y, w, h = record.decisions.boxes[0]["bbox"]
     assert abs(x - 384) <= 3 and abs(y - 200) <= 3 and abs(w - 128) <= 4 and abs(h - 80) <= 4
     export_session(home, server.view.session.id, user, tmp_path / "b")
@@ -138,5 +147,8 @@ def test_review_in_chromium_delete_draw_approve_then_export(server: ReviewServer
     with Image.open(tmp_path / "b/frames/000001.png") as im:
         region = im.convert("RGB").crop((x, y, x + w, y + h))
         assert set(region.get_flattened_data()) == {(0, 0, 0)}
+        sx, sy, sw, sh = SECRET_BOX  # undone: the raw pixels are back inside that box only
+        assert set(im.convert("RGB").crop((sx, sy, sx + sw, sy + sh)).get_flattened_data()) == {(200, 30, 30)}
+    assert json.loads((tmp_path / "b/episode.json").read_text())["task"] == "reply to the team"
     shown = {s["screenshot"]["path"] for s in steps if s["screenshot"]}
     assert shown == {f"frames/{p.name}" for p in (tmp_path / "b/frames").iterdir()}

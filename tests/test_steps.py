@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from recorder.records import Event
-from recorder.steps import Screen, derive_steps, step_redactions
+from recorder.steps import Screen, derive_steps, index_findings, step_redactions
 
 MS = 1_000_000
 SCREEN = Screen(0, 0, 1280, 800)
@@ -148,8 +148,9 @@ def test_redacted_run_keeps_placeholder_and_maps_findings() -> None:
     ]
     typed, enter = j.steps()
     assert typed.action.text == "to <EMAIL_ADDRESS>" and enter.action.keys == ["enter"]
-    assert step_redactions(typed, findings) == [0, 1, 2]
-    assert step_redactions(enter, findings) == [1, 2]  # same frame, same window
+    index = index_findings(findings)
+    assert step_redactions(typed, index) == [0, 1, 2]
+    assert step_redactions(enter, index) == [1, 2]  # same frame, same window
 
 
 def test_press_without_release_and_release_without_press() -> None:

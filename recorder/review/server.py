@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,15 @@ def _static(name: str) -> bytes:
     return resources.files(__package__).joinpath(name).read_bytes()
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (BrokenPipeError, ConnectionResetError)):  # a closed tab is no error
+            print(f"review server: a request failed: {exc!r}", file=sys.stderr)
+
+
 class ReviewServer:
     """Serves one session's review until it is approved or closed."""
 
@@ -55,8 +65,7 @@ class ReviewServer:
         self.record = view.load_review()
         self.finished = threading.Event()
         self.outcome = ""  # approved | closed
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self.httpd.review = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
