@@ -317,9 +317,8 @@ class BundlePlan:
                     draw.rectangle([x, y, x + w - 1, y + h - 1], fill=(0, 0, 0))
         for x, y, w, h in boxes:
             draw.rectangle([x, y, x + w - 1, y + h - 1], fill=(0, 0, 0))
-        out = io.BytesIO()
-        img.save(out, "PNG")
-        return out.getvalue()
+        img.save(png := io.BytesIO(), "PNG")  # in memory only
+        return png.getvalue()
 
     def frame_items(self) -> Iterator[tuple[str, bytes, str]]:
         for n in self.frames:
