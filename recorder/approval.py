@@ -200,8 +200,8 @@ class RedactedView:
         self.steps = self._derive(self.events)
         self._raw_events: list[Event] | None = None
 
-    def _derive(self, events: list[Event]) -> list[Step]:
-        return derive_steps(events, started_at=self.meta.started_at, screen=self.screen)
+    def _derive(self, events: list[Event], text_from: list[Event] | None = None) -> list[Step]:
+        return derive_steps(events, started_at=self.meta.started_at, screen=self.screen, text_from=text_from)
 
     def step_findings(self, step: Step) -> list[int]:
         return step_redactions(step, self._finding_index)
@@ -257,8 +257,7 @@ class BundlePlan:
         self.view = view
         self.decisions = decisions
         self.undone = set(decisions.undone)
-        events = self._with_undone_text(view.events) if self._undone_of("typed", "title") else view.events
-        derived = view._derive(events) if events is not view.events else view.steps
+        derived = self._derive_with_undone() if self._undone_of("typed", "title") else view.steps
         self.steps = [s for s in derived if not decisions.removes(s)]
         self.removed = len(derived) - len(self.steps)
         self.frames = sorted({s.frame for s in self.steps if s.frame is not None
@@ -268,17 +267,14 @@ class BundlePlan:
     def _undone_of(self, *sources: str) -> list[dict[str, Any]]:
         return [self.view.findings[i] for i in sorted(self.undone) if self.view.findings[i].get("source") in sources]
 
-    def _with_undone_text(self, events: list[Event]) -> list[Event]:
-        """The journal with undone typed findings' characters and titles taken from the raw journal."""
+    def _derive_with_undone(self) -> list[Step]:
+        """Steps with undone title findings restored in titles and undone typed findings' key
+        events taken from the raw journal for the text (the steps themselves stay the same)."""
         raw = self.view.raw_events()
+        events = list(self.view.events)
         if len(raw) != len(events):
             raise CorruptFile(f"session {self.view.session.id}: raw and redacted journals differ in length",
                               "run `owntrace redact` again")
-        out = list(events)
-        for f in self._undone_of("typed"):
-            for i in f.get("events") or []:
-                if out[i].kind == "key_down":
-                    out[i] = Event(out[i].t, out[i].kind, {**out[i].data, "char": raw[i].get("char", "")})
         for f in self._undone_of("title"):
             i = int(str(f["item"]).partition(":")[2])
             title = str(raw[i].get("title") or "")
@@ -289,8 +285,12 @@ class BundlePlan:
             for g in keep:
                 a, b = g["span"]
                 title = f"{title[:a]}<{g['entity']}>{title[b:]}"
-            out[i] = Event(out[i].t, out[i].kind, {**out[i].data, "title": title})
-        return out
+            events[i] = Event(events[i].t, events[i].kind, {**events[i].data, "title": title})
+        text_from = list(events)
+        for f in self._undone_of("typed"):
+            for i in f.get("events") or []:
+                text_from[i] = raw[i]
+        return self.view._derive(events, text_from)
 
     def boxes_on(self, n: int) -> list[list[int]]:
         return [b["bbox"] for b in self.decisions.boxes if b["frame"] == n]

@@ -291,9 +291,11 @@ class _Deriver:
             self._emit(step, Action("key", keys=[name]))
 
 
-def derive_steps(events: Sequence[Event], *, started_at: str, screen: Screen) -> list[Step]:
-    """Steps in time order, numbered from 0."""
-    d = _Deriver(events, started_at, screen)
+def derive_steps(events: Sequence[Event], *, started_at: str, screen: Screen,
+                 text_from: Sequence[Event] | None = None) -> list[Step]:
+    """Steps in time order, numbered from 0. Typed text is rebuilt from `text_from` when given:
+    the same journal with some events replaced (undone redactions), so the steps stay the same."""
+    d = _Deriver(events if text_from is None else text_from, started_at, screen)
     for i, e in enumerate(events):
         d.feed(i, e)
     d.finish()

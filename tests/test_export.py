@@ -158,3 +158,15 @@ def test_extra_files_manifest_extra_and_own_signing_key(home: Path, user, tmp_pa
     assert res.manifest["study"] == {"id": "s1"} and (tmp_path / "b/consent.json").read_bytes() == b"{}"
     r = verify_bundle(tmp_path / "b")
     assert r.ok and r.signer != user.signing_public_hex() and "consent.json" in r.files
+
+
+def test_undone_title_redaction_restores_only_that_title(home: Path, user) -> None:
+    s = standard_session(home)
+    view = RedactedView(s, user)
+    title = next(i for i, f in enumerate(view.findings) if f["source"] == "title")
+    plan = approval.BundlePlan(view, Decisions.from_obj({"undone": [title]}, view))
+    list(plan.frame_items())
+    records = plan.step_records()
+    assert {r["window"]["title"] for r in records} == {"mail to bob@example.org"}
+    assert records[1]["action"]["text"] == "to <EMAIL_ADDRESS>"  # the typed one stays redacted
+    assert [r["source"] for r in records[1]["redactions"]] == ["screen", "typed"]
