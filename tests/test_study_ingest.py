@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pyrage
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
@@ -26,10 +26,7 @@ from recorder.study import consent, ingest, withdraw
 from recorder.study.donate import donate
 from recorder.verify import read_bundle
 from tests.review_kit import standard_session
-from tests.test_study_support import researcher
-
-OWNTRACE = [sys.executable, "-c", "from recorder.cli import main; main()"]
-
+from tests.test_study_support import cli, researcher  # noqa: F401 (fixture)
 
 def approved_session(home: Path, user, study: str | None) -> store.Session:
     s = standard_session(home)
@@ -193,16 +190,65 @@ def test_ingest_needs_the_profile_version_donated_under(home: Path, user, res, j
         ingest.ingest([d], ingest.read_identity(res.keys.identity_path), [unsigned], tmp_path / "ds2")
 
 
-def test_cli_ingest(home: Path, user, res, joined, tmp_path: Path) -> None:
+def test_cli_ingest(home: Path, user, res, joined, tmp_path: Path, cli) -> None:
     d = donation(home, user, tmp_path)
     profile = res.write(tmp_path / "study.toml", joined)
     args = ["study", "ingest", str(d), str(d), "--identity", str(res.keys.identity_path), "--profile", str(profile),
             "--out", str(tmp_path / "ds")]
-    r = subprocess.run(OWNTRACE + args, env=dict(os.environ), capture_output=True, text=True)
+    r = cli(*args)
     assert r.returncode == 0, r.stderr
     assert "1 donation(s) accepted: 1 episode(s)" in r.stdout
     assert f"rejected {d}: duplicate of {d}" in r.stdout
     assert pq.read_table(tmp_path / "ds" / "steps.parquet").num_rows > 0
-    r = subprocess.run(OWNTRACE + args[:-1] + [str(tmp_path / "ds2"), "--withdrawals", str(profile)],
-                       env=dict(os.environ), capture_output=True, text=True)
+    r = cli(*args[:-1], str(tmp_path / "ds2"), "--withdrawals", str(profile))
     assert r.returncode == 2 and r.stderr.startswith(f"error: {profile} is not an OwnTrace withdrawal notice")
+    assert not (tmp_path / "ds2").exists()
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+STEP = st.fixed_dictionaries({}, optional={
+    "step_index": JSON, "t_start": JSON, "t_end": JSON, "wall_time": JSON, "pyautogui": JSON, "redactions": JSON,
+    "action": st.dictionaries(st.sampled_from(["type", "x_px", "y_px", "x_norm", "text", "keys"]), JSON) | JSON,
+    "screenshot": st.fixed_dictionaries({}, optional={"path": JSON, "sha256": JSON, "w": JSON, "h": JSON}) | JSON,
+    "window": st.fixed_dictionaries({}, optional={"app": JSON, "title": JSON}) | JSON,
+})
+
+
+def resign(files: dict[str, bytes], key: Ed25519PrivateKey) -> dict[str, bytes]:
+    """Re-list every file's hash and sign: hostile content that passes every integrity check."""
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"] = [{"path": p, "size": len(b), "sha256": hashlib.sha256(b).hexdigest()}
+                         for p, b in files.items() if p not in ("manifest.json", "manifest.sig")]
+    manifest["study"]["consent_sha256"] = hashlib.sha256(files["consent.json"]).hexdigest()
+    files["manifest.json"], files["manifest.sig"] = sign_manifest(manifest, key)
+    return files
+
+
+def test_hostile_signed_content_is_rejected_never_crashes(home: Path, user, res, joined, tmp_path: Path) -> None:
+    _, base = read_bundle(donation(home, user, tmp_path), [ingest.read_identity(res.keys.identity_path)])
+    key = consent.study_signing_key(home, "typing-study", user)
+    profiles = {joined.sha256: joined}
+    outcomes = []
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(steps=st.lists(STEP | JSON, max_size=4), episode=JSON, consent_obj=st.dictionaries(
+        st.sampled_from(["format", "study_id", "participant_key", "choices", "study_version"]), JSON))
+    def check(steps, episode, consent_obj) -> None:
+        files = dict(base)
+        files["steps.jsonl"] = "".join(json.dumps(s) + "\n" for s in steps).encode()
+        files["episode.json"] = json.dumps(episode).encode()
+        if consent_obj:
+            files["consent.json"] = json.dumps({**json.loads(base["consent.json"]), **consent_obj}).encode()
+        try:
+            d = ingest.check_donation(resign(files, key), profiles)
+            ingest._tables(d)
+            outcomes.append("ok")
+        except ingest.Rejected as e:
+            assert str(e)
+            outcomes.append("rejected")
+
+    check()
+    assert "rejected" in outcomes

@@ -10,13 +10,23 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from recorder import keys
 from recorder.errors import NotFound, OwnTraceError
 from recorder.study import consent, policy_for, withdraw
 from recorder.study import profile as prof
-from tests.test_study_support import CONSENT, researcher, with_collect
+from tests.guards import traced
+from tests.test_study_support import CONSENT, cli, researcher, with_collect  # noqa: F401 (fixture)
 
+def _signed_text() -> str:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return prof.to_toml(researcher(Path(tmp)).signed(apps_allowed=("XTerm",)))
+
+
+SIGNED_TEXT = _signed_text()
 OWNTRACE = [sys.executable, "-c", "from recorder.cli import main; main()"]
 
 
@@ -197,46 +207,68 @@ def test_leave_writes_a_verifiable_notice_and_shreds(home: Path, user, res, tmp_
     assert consent.join(home, res.signed()).participant_id != record.participant_id
 
 
-def _run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(OWNTRACE + args, env=env, capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL)
-
-
-def test_cli_researcher_and_participant(home: Path, tmp_path: Path) -> None:
-    env = dict(os.environ)
-    r = _run(["study", "keygen", "--out", str(tmp_path / "rk")], env)
+def test_cli_researcher_and_participant(home: Path, tmp_path: Path, cli, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = cli("study", "keygen", "--out", str(tmp_path / "rk"))
     assert r.returncode == 0, r.stderr
     recipient = (tmp_path / "rk" / "donations.pub").read_text().strip()
     fp = r.stdout.split("signing fingerprint: ")[1].split()[0]
     (tmp_path / "consent.txt").write_text(CONSENT)
     profile = tmp_path / "study.toml"
-    r = _run(["study", "create", "--id", "cli-study", "--title", "CLI study", "--researcher", "Dr B",
-              "--consent-file", str(tmp_path / "consent.txt"), "--recipient", recipient, "--out", str(profile),
-              "--no-key-text", "--app", "XTerm", "--deny", "Nightjar", "--withdrawal-contact", "b@uni.example"], env)
+    r = cli("study", "create", "--id", "cli-study", "--title", "CLI study", "--researcher", "Dr B",
+            "--consent-file", str(tmp_path / "consent.txt"), "--recipient", recipient, "--out", str(profile),
+            "--no-key-text", "--app", "XTerm", "--deny", "Nightjar", "--withdrawal-contact", "b@uni.example")
     assert r.returncode == 0, r.stderr
-    r = _run(["study", "join", str(profile), "--yes"], env)
+    r = cli("study", "join", str(profile), "--yes")
     assert r.returncode == 2 and r.stderr.startswith("error: study profile 'cli-study' is not signed"), r.stderr
-    r = _run(["study", "sign", str(profile), "--key", str(tmp_path / "rk" / "profile-signing.key"), "--detached"], env)
+    r = cli("study", "sign", str(profile), "--key", str(tmp_path / "rk" / "profile-signing.key"), "--detached")
     assert r.returncode == 0 and fp in r.stdout, r.stderr
     assert "[signature]" not in profile.read_text() and Path(f"{profile}.sig").exists()
-    r = _run(["study", "join", str(profile)], env)  # no terminal and no --yes: refused, nothing recorded
+    r = cli("study", "join", str(profile))  # no terminal and no --yes: refused, nothing recorded
     assert r.returncode == 2 and "consent not given" in r.stderr and not (home / "studies" / "cli-study").exists()
-    r = _run(["study", "join", str(profile), "--yes", "--expect-fingerprint", fp], env)
+    r = cli("study", "join", str(profile), "--yes", "--expect-fingerprint", "SHA256:somebodyelse")
+    assert r.returncode == 2 and r.stderr.startswith(f"error: the profile is signed by {fp}, not SHA256:somebodyelse")
+    r = cli("study", "join", str(profile), "--yes", "--expect-fingerprint", fp)
     assert r.returncode == 0, r.stderr
     assert fp in r.stdout and "I can withdraw at any time." in r.stdout
     assert "typed text (key characters): no" in r.stdout and "apps recorded:               XTerm" in r.stdout
     assert "always redacted:             Nightjar" in r.stdout
-    r = _run(["study", "list"], env)
+    r = cli("study", "list")
     assert "cli-study  v1  CLI study" in r.stdout
-    r = _run(["study", "leave", "cli-study", "--yes"], env, cwd=tmp_path)
+    r = cli("study", "leave", "cli-study", "--yes")
     assert r.returncode == 0, r.stderr
     assert "b@uni.example" in r.stdout and withdraw.read_notice(tmp_path / "withdrawal-cli-study.json")
-    r = _run(["study", "leave", "cli-study", "--yes"], env)
+    r = cli("study", "leave", "cli-study", "--yes")
     assert r.returncode == 2 and r.stderr.startswith("error: you have not joined study 'cli-study'")
-    # tampered profile: one clear line, no traceback
+    # signed, then tampered: one clear line, no traceback, as a user sees it in a shell, and no network
     Path(f"{profile}.sig").unlink()
+    assert cli("study", "sign", str(profile), "--key", str(tmp_path / "rk" / "profile-signing.key")).returncode == 0
     signed = tmp_path / "signed.toml"
-    _run(["study", "sign", str(profile), "--key", str(tmp_path / "rk" / "profile-signing.key")], env)
     signed.write_text(profile.read_text().replace("key_text = false", "key_text = true"))
-    r = _run(["study", "join", str(signed), "--yes"], env)
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.splitlines()[0] == "error: study profile 'cli-study': the signature does not match its content (tampered or corrupt)"
+    proc, connects = traced([*OWNTRACE, "study", "join", str(signed), "--yes"], tmp_path / "strace.log",
+                            env=dict(os.environ), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[0] == (
+        "error: study profile 'cli-study': the signature does not match its content (tampered or corrupt)")
+    assert not [c for c in connects if c.outbound]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cut=st.integers(0, 2000), junk=st.text(max_size=30), drop=st.integers(0, 40))
+def test_mangled_profiles_give_one_clear_error(cut, junk, drop) -> None:
+    text = SIGNED_TEXT[:cut] + junk + SIGNED_TEXT[cut + drop:]
+    try:
+        prof.parse(text).verify()
+    except OwnTraceError as e:
+        assert e.message and "\n" not in e.message.strip()
+
+
+@settings(max_examples=200, deadline=None)
+@given(obj=st.dictionaries(st.sampled_from(sorted(prof._TOP_KEYS)), st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=8)))
+def test_any_structure_parses_or_is_refused(obj) -> None:
+    try:
+        prof.from_obj({"format": 1, **obj})
+    except OwnTraceError:
+        pass

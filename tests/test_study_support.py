@@ -1,10 +1,12 @@
-"""A researcher's keys and signed study profiles, for the study tests."""
+"""A researcher's keys and signed study profiles, and the CLI run in-process, for the study tests."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from recorder.study import keys as study_keys
@@ -49,3 +51,28 @@ def researcher(folder: Path) -> Researcher:
 
 def with_collect(p: prof.StudyProfile, **changes) -> prof.StudyProfile:
     return replace(p, collect=replace(p.collect, **changes), signature=None)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """`owntrace ...` in this process (the real main(), its error printing and exit codes)."""
+    from recorder.cli import main
+
+    def run(*args: str) -> Result:
+        monkeypatch.setattr(sys, "argv", ["owntrace", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run

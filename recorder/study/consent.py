@@ -69,9 +69,13 @@ class ConsentRecord:
     def from_bytes(cls, data: bytes) -> "ConsentRecord":
         try:
             obj = json.loads(data)
-            if obj.get("format") != 1:
+            record = cls(**obj)
+            types = {name: int if name in ("format", "study_version") else dict if name == "choices" else str
+                     for name in cls.__dataclass_fields__}
+            if record.format != 1 or not all(type(getattr(record, n)) is t for n, t in types.items()):
                 raise ValueError
-            return cls(**obj)
+            bytes.fromhex(record.participant_key)
+            return record
         except (ValueError, TypeError, AttributeError):
             raise CorruptFile("consent.json is not a format 1 consent record") from None
 

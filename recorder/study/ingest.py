@@ -155,6 +155,8 @@ def check_donation(files: dict[str, bytes], profiles: dict[str, StudyProfile]) -
     if not isinstance(study, dict):
         raise Rejected("is not a study donation (its manifest has no study)")
     sid, config = study.get("id"), study.get("config_sha256")
+    if not isinstance(sid, str) or not isinstance(config, str):
+        raise Rejected("its manifest's study entry is malformed")
     known_ids = {p.id for p in profiles.values()}
     if sid not in known_ids:
         raise Rejected(f"belongs to another study ({sid!r}, not {', '.join(sorted(known_ids))})")
@@ -182,22 +184,34 @@ def check_donation(files: dict[str, bytes], profiles: dict[str, StudyProfile]) -
     return Donation(bundle_id, manifest, consent, profile, files)
 
 
-def _rows(d: Donation) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _obj(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Rejected(f"{what} is not a JSON object")
+    return value
+
+
+def _tables(d: Donation) -> tuple[pa.Table, pa.Table]:
+    """The donation's episode row and step rows; a Rejected when its content is malformed."""
     files, c = d.files, d.consent
-    episode = _json(files, "episode.json")
+    episode = _obj(_json(files, "episode.json"), "episode.json")
     try:
         steps = [json.loads(line) for line in files.get("steps.jsonl", b"").decode().splitlines() if line.strip()]
     except (ValueError, UnicodeDecodeError):
         raise Rejected("steps.jsonl is not valid JSON lines") from None
     episode_id = str(episode.get("episode_id", d.bundle_id))
     step_rows = []
-    for s in steps:
-        action = s.get("action") or {}
-        shot = s.get("screenshot") or {}
-        window = s.get("window") or {}
-        png = files.get(shot["path"]) if shot.get("path") else None
-        if shot.get("path") and (png is None or _sha256(png) != shot.get("sha256")):
-            raise Rejected(f"step {s.get('step_index')}: its screenshot does not match its hash")
+    for k, raw in enumerate(steps):
+        s = _obj(raw, f"steps.jsonl line {k + 1}")
+        action = _obj(s.get("action"), f"step {k} action")
+        shot = _obj(s.get("screenshot"), f"step {k} screenshot")
+        window = _obj(s.get("window"), f"step {k} window")
+        png = None
+        if shot.get("path") is not None:
+            png = files.get(str(shot["path"]))
+            if png is None or _sha256(png) != shot.get("sha256"):
+                raise Rejected(f"step {k}: its screenshot does not match its hash")
         step_rows.append({
             "bundle_id": d.bundle_id, "episode_id": episode_id, "participant_id": c.participant_id,
             "step_index": s.get("step_index"), "t_start": s.get("t_start"), "t_end": s.get("t_end"),
@@ -211,7 +225,7 @@ def _rows(d: Donation) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             "frame_w": shot.get("w"), "frame_h": shot.get("h"), "frame_png": png,
             "redactions_json": json.dumps(s.get("redactions") or [], ensure_ascii=False),
         })
-    summary = episode.get("redaction") or {}
+    summary = _obj(episode.get("redaction"), "episode.json redaction")
     episode_row = {
         "bundle_id": d.bundle_id, "study_id": d.profile.id, "study_version": d.profile.version,
         "profile_sha256": d.profile.sha256, "participant_id": c.participant_id, "consented_at": c.consented_at,
@@ -219,10 +233,13 @@ def _rows(d: Donation) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "platform": json.dumps(episode.get("platform"), ensure_ascii=False), "started_at": episode.get("started_at"),
         "created_at": d.manifest.get("created_at"), "n_steps": len(step_rows),
         "n_frames": sum(1 for n in files if n.startswith("frames/")),
-        "redaction_counts": json.dumps(summary.get("counts", {}) if isinstance(summary, dict) else {}),
+        "redaction_counts": json.dumps(summary.get("counts") or {}, ensure_ascii=False),
         "episode_json": files["episode.json"].decode(),
     }
-    return episode_row, step_rows
+    try:
+        return pa.Table.from_pylist([episode_row], schema=EPISODES), pa.Table.from_pylist(step_rows, schema=STEPS)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as e:
+        raise Rejected(f"holds a field of the wrong type ({str(e).splitlines()[0][:120]})") from None
 
 
 def ingest(
@@ -257,18 +274,18 @@ def ingest(
                     if (d.profile.id, d.consent.participant_id) in withdrawn:
                         report.withdrawn += 1
                         continue
-                    episode_row, step_rows = _rows(d)
+                    episode_table, steps_table = _tables(d)
                 except Rejected as e:
                     report.rejected.append(Rejection(str(path), str(e)))
                     continue
                 finally:
                     progress()
-                episodes.write_table(pa.Table.from_pylist([episode_row], schema=EPISODES))
-                if step_rows:
-                    steps.write_table(pa.Table.from_pylist(step_rows, schema=STEPS))
+                episodes.write_table(episode_table)
+                if steps_table.num_rows:
+                    steps.write_table(steps_table)
                 report.accepted += 1
                 report.episodes += 1
-                report.steps += len(step_rows)
+                report.steps += steps_table.num_rows
                 report.bundles.append({"path": str(path), "bundle_id": d.bundle_id, "participant_id": d.consent.participant_id})
         for name, tmp in partial.items():
             os.replace(tmp, out / name)
