@@ -78,7 +78,8 @@ class Detector:
             entity = r.entity_type
             if entity == "DATE_TIME":
                 # only dates of birth are personal; timestamps are everywhere on screens
-                if not _BIRTH_CONTEXT.search(text[max(0, r.start - _BIRTH_WINDOW):r.start]):
+                before = text[max(0, r.start - _BIRTH_WINDOW):r.start].rsplit("\n", 1)[-1]  # same line only
+                if not _BIRTH_CONTEXT.search(before):
                     continue
                 entity = "DATE_OF_BIRTH"
             out.append(Finding(r.start, r.end, entity, float(r.score), "presidio"))

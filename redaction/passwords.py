@@ -20,12 +20,12 @@ from .findings import Finding
 ENTITY = "PASSWORD"
 _PROMPT_WORDS = r"(?:pass(?:word|phrase|wd|code)|pwd|pin)"
 # "password: x", "passphrase is x", "PIN = 1234"; the value runs to the end of the word
-_INLINE = re.compile(rf"(?i)\b{_PROMPT_WORDS}\b\s*(?:is\s+|[:=]\s*)(?P<s>\S*[^\W_]\S*)")
+_INLINE = re.compile(rf"(?i)\b{_PROMPT_WORDS}\b\s*(?:is\s+|[:=]\s*)(?P<s>[^\s;,\"']*[^\W_][^\s;,\"']*)")
 _PROMPT = re.compile(rf"(?i)\b{_PROMPT_WORDS}\b")
 _TITLE = re.compile(rf"(?i)\b{_PROMPT_WORDS}\b|pinentry|authenticat|unlock|sign[ -]?in|log[ -]?in|\[sudo\]")
 # commands that read a secret from the terminal with echo off
 _NO_ECHO_COMMAND = re.compile(
-    r"(?:^|[;&|]\s*|\bsudo\s+(?:-\S+\s+)*)"
+    r"(?:^(?:\S*[$#>]\s+)?|[;&|]\s*|\bsudo\s+(?:-\S+\s+)*)"  # command position, after a prompt, or sudo
     r"(?:sudo|su|doas|ssh|scp|sftp|ssh-add|ssh-keygen|passwd|chpasswd|kinit|gpg|gpg2|age|pass|mysql|psql|"
     r"htpasswd|openssl|cryptsetup|vncpasswd|smbpasswd|pkexec|ftp|git\s+(?:push|pull|fetch|clone))\b"
 )

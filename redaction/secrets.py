@@ -24,13 +24,16 @@ _PATTERNS: list[tuple[str, re.Pattern[str], float]] = [
     ("openai-style", re.compile(r"\bsk-(?:[a-z]{2,8}-)?[A-Za-z0-9_\-]{20,}"), 0.95),
     ("google-api", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), 0.95),
     ("age-identity", re.compile(r"\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b"), 0.99),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), 0.99),
-    # an unterminated block (typing in progress, a cut-off screen) runs to the end of the text
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), 0.99),
     ("private-key", re.compile(
-        r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-        re.S), 0.99),
-    # scheme://user:password@host — the whole credential part
-    ("url-credentials", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]+:[^\s@/]+@[^\s/]+"), 0.95),
+        r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----", re.S), 0.99),
+    # unterminated (typing in progress, a cut-off screen): the header lines and base64 lines that follow
+    ("private-key-open", re.compile(
+        r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:[ \t]*\r?\n(?:[A-Za-z][A-Za-z\-]*:[^\n]*|[A-Za-z0-9+/]{16,}=*|[A-Za-z0-9+/]+={1,2}))*"),
+        0.99),
+    # scheme://user:password@host/path — the whole URL
+    ("url-credentials", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]+:[^\s@/]+@[^\s\"'<>]+"), 0.95),
     # Password=...; in connection strings and key = value settings: the value only
     ("assignment", re.compile(
         r"(?i)\b[\w.\-]*(?:passw(?:or)?d|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key)"
@@ -60,8 +63,8 @@ def _looks_random(token: str) -> float:
     digits = sum(c.isdigit() for c in core)
     upper = sum(c.isupper() for c in core)
     entropy = shannon_entropy(core)
-    if re.fullmatch(r"[0-9a-fA-F]+", core):
-        # hex: hashes look the same as hex keys; keep them, scored low for the reviewer
+    if re.fullmatch(r"[0-9a-fA-F\-]+", core):
+        # hex (and UUIDs): hashes look the same as hex keys; keep them, scored low for the reviewer
         return 0.35 if len(core) >= 32 and digits and letters and entropy >= 3.0 else 0.0
     if digits >= 2 and letters >= 4 and entropy >= 3.4:
         return 0.7

@@ -10,13 +10,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .. import paths, redact, store
+from .. import paths, store
 from ..errors import OwnTraceError
 from .common import PassphraseFile, SessionRef, unlock
 
 
 def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile = None) -> None:
     """Produce the redacted view of a session (sealed) and its redaction report."""
+    from .. import redact  # presidio and spaCy load in seconds: only for the commands that need them
+
     root = paths.home()
     s = store.resolve(root, session)
     user = unlock(passphrase_file)
@@ -41,6 +43,8 @@ def redact_image_cmd(
     out: Annotated[Path, typer.Option("-o", "--output", help="where to write the redacted PNG")],
 ) -> None:
     """Redact one screenshot: personal data and secrets filled solid black."""
+    from .. import redact
+
     result = redact.redact_image_file(src, out, paths.home())
     counts: dict[str, int] = {}
     for f in result.findings:
@@ -61,6 +65,8 @@ def redact_text_cmd(
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise OwnTraceError(f"{file or 'standard input'} is not UTF-8 text", "convert it with iconv first") from None
+    from .. import redact
+
     redacted, _ = redact.user_detector(paths.home()).redact(text)
     sys.stdout.write(redacted)
 
