@@ -170,3 +170,18 @@ def test_undone_title_redaction_restores_only_that_title(home: Path, user) -> No
     assert {r["window"]["title"] for r in records} == {"mail to bob@example.org"}
     assert records[1]["action"]["text"] == "to <EMAIL_ADDRESS>"  # the typed one stays redacted
     assert [r["source"] for r in records[1]["redactions"]] == ["screen", "typed"]
+
+
+def test_age_export_and_review_leave_nothing_in_clear(home: Path, user, tmp_path: Path) -> None:
+    from recorder.review.server import ReviewServer
+    from tests.guards import scan_plaintext
+
+    s, view = _approve(home, user)
+    server = ReviewServer(view)
+    server.frame(1)  # decrypted for the page: memory only
+    server.httpd.server_close()
+    (tmp_path / "out").mkdir()
+    export_session(home, s, user, tmp_path / "out/b.age", fmt="age", recipients=[user.recipient])
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["b.age"]
+    needles = [b"send the report", b"EMAIL_ADDRESS", b"pyautogui", b"XTerm", b"mail to"]
+    assert scan_plaintext([home, tmp_path / "out"], needles) == []
