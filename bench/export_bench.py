@@ -103,7 +103,7 @@ def build_session(home: Path, minutes: float) -> store.Session:
 
 
 def time_first_step(session: store.Session, user: keys.UnlockedIdentity) -> float:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -114,7 +114,7 @@ def time_first_step(session: store.Session, user: keys.UnlockedIdentity) -> floa
         server.start()
         page.goto(server.url)
         page.wait_for_selector("body[data-ready='1']")
-        page.wait_for_function("document.getElementById('frame').complete && document.getElementById('frame').naturalWidth > 0")
+        expect(page.locator("#frame")).not_to_have_js_property("naturalWidth", 0)  # its frame has loaded
         elapsed = time.perf_counter() - t0
         shown = page.locator("#steps li").count()
         browser.close()

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from recorder.approval import RedactedView
 from recorder.export import export_session
 from recorder.review.server import ReviewServer
-from tests.review_kit import SECRET_BOX, standard_session
+from tests.review_kit import SECRET_BOX, Builder, standard_session
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
@@ -103,7 +103,7 @@ def test_review_in_chromium_delete_draw_approve_then_export(server: ReviewServer
             assert page.locator("#steps li").count() == 6
             assert page.locator("#steps li.sel").get_attribute("data-index") == "0"
             # every redaction is drawn on the frame with its entity type
-            page.wait_for_function("document.getElementById('frame').naturalWidth === 640")
+            expect(page.locator("#frame")).to_have_js_property("naturalWidth", 640)
             assert page.locator("#overlay .box.finding span").all_inner_texts() == ["EMAIL_ADDRESS"]
             # keyboard: down to step 1 (typing), delete it with d
             page.keyboard.press("j")
@@ -152,3 +152,41 @@ def test_review_in_chromium_delete_draw_approve_then_export(server: ReviewServer
     assert json.loads((tmp_path / "b/episode.json").read_text())["task"] == "reply to the team"
     shown = {s["screenshot"]["path"] for s in steps if s["screenshot"]}
     assert shown == {f"frames/{p.name}" for p in (tmp_path / "b/frames").iterdir()}
+
+
+def test_long_session_pages_steps_and_loads_only_the_shown_frame(home: Path, user) -> None:
+    b = Builder.create(home)
+    b.window(1, "XTerm", "shell")
+    b.frame()
+    for k in range(450):  # one frame, many clicks: a list longer than two pages
+        b.event("click", 500, x=k, y=10, button="left", pressed=True)
+        b.event("click", 50, x=k, y=10, button="left", pressed=False)
+    srv = ReviewServer(RedactedView(b.finish(), user))
+    srv.start()
+    frames: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("request", lambda r: frames.append(r.url) if "/frame/" in r.url else None)
+            page.goto(srv.url)
+            page.wait_for_selector("body[data-ready='1']")
+            assert page.locator("#steps li").count() == 200
+            page.locator("#more").scroll_into_view_if_needed()
+            expect(page.locator("#steps li")).to_have_count(400)
+            page.locator("#more").scroll_into_view_if_needed()
+            expect(page.locator("#steps li")).to_have_count(450)
+            # delete a time range from the side panel: steps starting in [10 s, 20 s]
+            page.click("#range-box summary")
+            page.fill("#range-from", "10")
+            page.fill("#range-to", "20")
+            page.click("#range-delete")
+            expected = sum(1 for s in srv.view.steps if 10 <= s.t_start <= 20)
+            expect(page.locator("#steps li.deleted")).to_have_count(expected)
+            page.click("#close")
+            page.wait_for_selector("#done:not([hidden])")
+            browser.close()
+    finally:
+        srv.wait(10)
+    assert frames == [f"{srv.url}frame/1"]  # only the selected step's frame, once
+    assert srv.view.load_review().decisions.deleted_ranges == [[10.0, 20.0]] and expected > 10
