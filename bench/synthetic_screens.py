@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -304,37 +305,31 @@ def screens(seed: int = 0, *, sizes=(11, 12, 14, 16, 18), fonts=tuple(FONTS), th
 
 
 def typing_session(seconds: int = 300, fps: int = 2, *, size: tuple[int, int] = (1280, 800), px: int = 14,
-                   theme: str = "dark", seed: int = 1) -> tuple[list[str], list[Screen]]:
-    """Frames of someone typing into a terminal at ~3 characters per frame (2 fps), with a few
-    secrets among ordinary commands; returns the typed lines and one Screen per frame."""
+                   theme: str = "dark", seed: int = 1) -> Iterator[Screen]:
+    """The frames (lazily: a 5-minute session does not fit in memory at once) of someone typing
+    into a terminal at 2-4 characters per frame, with secrets among ordinary commands."""
     rnd = random.Random(seed)
     v = Values(rnd)
-    history: list[list[Segment]] = [[("jroe", "DENY"), ("@laptop:~/src$ ls", None)], [("README.md  src  tests  setup.py", None)]]
-    commands: list[list[Segment]] = []
-    while len(commands) < 200:
-        commands += [
-            [("git status", None)],
-            [("export GITHUB_TOKEN=", None), (v.github(), "SECRET")],
-            [(f"echo {_prose(rnd, 5)}", None)],
-            [("mail -s notes ", None), (v.email(), "EMAIL_ADDRESS")],
-            [(f"grep -rn {rnd.choice(WORDS)} src/", None)],
-        ]
-    frames: list[Screen] = []
-    typed: list[str] = []
-    total = seconds * fps
-    cmd_i, pos = 0, 0
-    while len(frames) < total:
-        cmd = commands[cmd_i]
-        text = "".join(s for s, _ in cmd)
-        pos = min(len(text), pos + rnd.randint(2, 4))
-        current = _prefix(cmd, pos)
-        visible = (history + [[("jroe", "DENY"), ("@laptop:~/src$ ", None)] + current])[-(size[1] // round(px * 1.45) - 1):]
-        frames.append(render(visible, size=size, px=px, theme=theme, kind="session"))
-        if pos == len(text):
-            history += [[("jroe", "DENY"), ("@laptop:~/src$ ", None)] + cmd, [(_prose(rnd, 6), None)]]
-            typed.append(text)
-            cmd_i, pos = cmd_i + 1, 0
-    return typed, frames
+    prompt: list[Segment] = [("jroe", "DENY"), ("@laptop:~/src$ ", None)]
+    history: list[list[Segment]] = [prompt + [("ls", None)], [("README  src  tests  notes", None)]]
+    rows = size[1] // round(px * 1.45) - 1
+    cmd: list[Segment] = []
+    pos = 0
+    for _ in range(seconds * fps):
+        if not cmd:
+            cmd = rnd.choice((
+                [("git status", None)],
+                [("export GITHUB_TOKEN=", None), (v.github(), "SECRET")],
+                [(f"echo {_prose(rnd, 5)}", None)],
+                [("mail -s notes ", None), (v.email(), "EMAIL_ADDRESS")],
+                [(f"grep -rn {rnd.choice(WORDS)} src", None)],
+            ))
+        length = sum(len(t) for t, _ in cmd)
+        pos = min(length, pos + rnd.randint(2, 4))
+        yield render((history + [prompt + _prefix(cmd, pos)])[-rows:], size=size, px=px, theme=theme, kind="session")
+        if pos == length:
+            history += [prompt + cmd, [(_prose(rnd, 6), None)]]
+            cmd, pos = [], 0
 
 
 def _prefix(segments: list[Segment], n: int) -> list[Segment]:

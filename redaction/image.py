@@ -27,6 +27,7 @@ from redaction.regions import (
     group_lines,
     intersects,
     line_views,
+    token_views,
     merge_boxes,
     pad,
     tile_boxes,
@@ -37,6 +38,9 @@ from redaction.regions import (
 PAD = 3  # px around every filled box: anti-aliased glyph edges reach past the OCR box
 FILL = (0, 0, 0)
 FULL_OCR_SHARE = 0.5  # when more than this share of a frame changed, OCR it whole
+# an OCR misread inside a random token ends the detector's match early: the rest of the word is
+# still secret, so words these touch are filled whole
+WHOLE_WORD_ENTITIES = frozenset({"SECRET", "PASSWORD", "CRYPTO"})
 BULLETS = re.compile(r"^[•●∙·⚫◦*]{3,}$")
 
 
@@ -67,11 +71,11 @@ def find_boxes(words: list[Word], detector: TextDetector, size: tuple[int, int])
     """Detector findings on the OCR text, mapped back to padded word boxes."""
     lines = group_lines(words)
     found: dict[Box, BoxFinding] = {}  # one finding per box: the best-scoring entity
-    for view in line_views(words, lines) + wrapped_views(words, lines):
+    for view in line_views(words, lines) + token_views(words, lines) + wrapped_views(words, lines):
         for f in detector.find(view.text):
-            if view.junctions and not any(f.start < j < f.end for j in view.junctions):
-                continue  # within one line: its line view has it already
-            for box in boxes_for_span(words, view, f.start, f.end):
+            if not view.counts(f.start, f.end):
+                continue  # the plain line view has it already
+            for box in boxes_for_span(words, view, f.start, f.end, cut=f.entity not in WHOLE_WORD_ENTITIES):
                 key = pad(box, PAD, size)
                 if key not in found or found[key].score < f.score:
                     found[key] = BoxFinding(key, f.entity, float(f.score), f.detector)

@@ -7,7 +7,7 @@ can be unit-tested on hand-made inputs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -155,14 +155,25 @@ def _extend(cols: np.ndarray, edge: int, step: int, gap: int, limit: int) -> int
 
 @dataclass(frozen=True)
 class TextView:
-    """Detector input built from words, with the character range of each word in it."""
+    """Detector input built from words, with the character range of each word in it.
+
+    A view with `junctions` exists only to find what the plain line view cannot: a finding from
+    it counts only when it crosses a junction (and, with `tokens_only`, holds no whitespace)."""
 
     text: str
     spans: list[tuple[int, int, int]]  # (start, end, word index), in text order
-    junctions: list[int]  # offsets where two lines were glued (wrapped views only)
+    junctions: list[int] = field(default_factory=list)  # offsets where pieces were glued
+    tokens_only: bool = False
 
-    def words_in(self, start: int, end: int) -> list[int]:
-        return [i for a, b, i in self.spans if a < end and start < b]
+    def words_in(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        return [s for s in self.spans if s[0] < end and start < s[1]]
+
+    def counts(self, start: int, end: int) -> bool:
+        if not self.junctions:
+            return True
+        if self.tokens_only and any(c.isspace() for c in self.text[start:end]):
+            return False
+        return any(start < j < end for j in self.junctions)
 
 
 def group_lines(words: list[Word]) -> list[list[int]]:
@@ -194,19 +205,43 @@ def line_box(words: list[Word], line: list[int]) -> Box:
     return box
 
 
-def _append_line(parts: list[str], spans: list, pos: int, words: list[Word], line: list[int]) -> int:
+GLUE = 0.25  # without enough gaps to compare, a gap under this many line heights is no space
+SPLIT_GAP = 0.7  # a gap under this share of the line's typical word gap is no typed space
+
+
+def _append_line(parts: list[str], spans: list, pos: int, words: list[Word], line: list[int],
+                 glue: float = 0.0, junctions: list[int] | None = None) -> int:
+    """Append a line's words separated by spaces, or, with `junctions`, glued where OCR split a
+    token: the gap is under `glue` px, or the pieces attach like "name @host" or "john. smith"
+    (nobody types a space before an "@", or after a "." followed by a lowercase letter)."""
     for k, i in enumerate(line):
         if k:
-            # OCR splits a token where glyphs sit far apart; a gap under a quarter of the
-            # height is not a typed space, so glue the pieces back together
-            prev = words[line[k - 1]].bbox
-            sep = "" if words[i].bbox[0] - right(prev) < words[i].bbox[3] / 4 else " "
-            parts.append(sep)
-            pos += len(sep)
+            left, word = words[line[k - 1]], words[i]
+            gap = word.bbox[0] - right(left.bbox)
+            attached = gap < max(left.bbox[3], word.bbox[3]) and (
+                "@" in (left.text[-1], word.text[0])
+                or (left.text.endswith(".") and (word.text[0].islower() or word.text[0].isdigit()))
+            )
+            if junctions is not None and (gap < glue or attached):
+                junctions.append(pos)
+            else:
+                parts.append(" ")
+                pos += 1
         spans.append((pos, pos + len(words[i].text), i))
         parts.append(words[i].text)
         pos += len(words[i].text)
     return pos
+
+
+def glue_width(words: list[Word], line: list[int]) -> float:
+    """Gap (px) under which two OCR words of a line are one token that OCR split. A typed space
+    leaves about the same gap all along a line, whatever the font; a split inside a token ("john.
+    smith", a monospace "." leaving air) leaves clearly less."""
+    gaps = [words[b].bbox[0] - right(words[a].bbox) for a, b in zip(line, line[1:])]
+    gaps = [g for g in gaps if g >= 0]
+    if len(gaps) < 3:
+        return GLUE * max(words[i].bbox[3] for i in line)
+    return SPLIT_GAP * float(np.median(gaps))
 
 
 def _view(words: list[Word], first: list[int], second: list[int] | None = None) -> TextView:
@@ -214,15 +249,29 @@ def _view(words: list[Word], first: list[int], second: list[int] | None = None) 
     spans: list[tuple[int, int, int]] = []
     end = _append_line(parts, spans, 0, words, first)
     if second is None:
-        return TextView("".join(parts), spans, [])
+        return TextView("".join(parts), spans)
     _append_line(parts, spans, end, words, second)
     return TextView("".join(parts), spans, [end])
 
 
 def line_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
-    """One detector input per text line: lines that did not change between frames give the same
-    text again, which the detector answers from its cache."""
+    """One detector input per text line, words as OCR separated them. Lines that did not change
+    between frames give the same text again, which the detector answers from its cache."""
     return [_view(words, line) for line in lines]
+
+
+def token_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
+    """Lines read again with OCR's token splits glued ("john. smith@example. com", "ghp_abc def").
+    Only whole tokens crossing a glue point count from these views."""
+    views = []
+    for line in lines:
+        parts: list[str] = []
+        spans: list[tuple[int, int, int]] = []
+        junctions: list[int] = []
+        _append_line(parts, spans, 0, words, line, glue_width(words, line), junctions)
+        if junctions:
+            views.append(TextView("".join(parts), spans, junctions, tokens_only=True))
+    return views
 
 
 def next_line(words: list[Word], lines: list[list[int]], n: int) -> int | None:
@@ -238,39 +287,47 @@ def next_line(words: list[Word], lines: list[list[int]], n: int) -> int | None:
     return best[1] if best else None
 
 
+WRAP_WINDOW = 10  # lines above and below that set a column's right margin
+
+
 def wrapped_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
-    """Lines that may wrap into the line below, glued to it without a separator, so an entity
-    wrapped across lines (terminal, editor, narrow column) reads as one token. A line that
-    wraps reaches (within two line heights) the right margin of its neighbours; a short line
-    such as a command above its output is not glued."""
+    """Lines that wrap into the line below, glued to it without a separator, so an entity
+    wrapped across lines (terminal, editor, long URL) reads as one token. Only character wrap
+    splits a token, and a character-wrapped line ends at its column's right margin: within
+    about a character of the farthest-reaching nearby line of the same column."""
+    boxes = [line_box(words, line) for line in lines]
     views = []
-    above: dict[int, int] = {}
-    for n in range(len(lines)):
+    for n, box in enumerate(boxes):
         m = next_line(words, lines, n)
         if m is None:
             continue
-        above[m] = n
-        box, below = line_box(words, lines[n]), line_box(words, lines[m])
-        margin = max(right(box), right(below))
-        if n in above:
-            margin = max(margin, right(line_box(words, lines[above[n]])))
-        if right(box) >= margin - 2 * box[3]:
+        margin = max(
+            right(other)
+            for other in boxes[max(0, n - WRAP_WINDOW) : n + WRAP_WINDOW + 1]
+            if other[0] < right(box) and box[0] < right(other) and abs(other[1] - box[1]) <= WRAP_WINDOW * 2 * box[3]
+        )
+        if right(box) >= margin - 0.75 * box[3]:
             views.append(_view(words, lines[n], lines[m]))
     return views
 
 
-def boxes_for_span(words: list[Word], view: TextView, start: int, end: int) -> list[Box]:
-    """Boxes covering a detector span: every word it touches (whole words: a partial word box
-    estimated from character widths could leave an edge of the secret readable), merged per line
-    so the gaps between the words of one entity are covered too."""
-    idx = view.words_in(start, end)
+def boxes_for_span(words: list[Word], view: TextView, start: int, end: int, cut: bool = True) -> list[Box]:
+    """Boxes covering a detector span, merged per line so the gaps between the words of one
+    entity are covered too. A word the span covers only in part ("jroe@laptop:~$") is cut at the
+    estimated character position, with a margin of 1.5 characters towards the part that stays:
+    glyph widths vary, and too much black is better than an edge of the value. With `cut`
+    False, partly covered words are filled whole."""
     boxes: list[Box] = []
-    for i in idx:
-        b = words[i].bbox
+    for a, b, i in view.words_in(start, end):
+        x, y, w, h = words[i].bbox
+        per_char = w / max(1, b - a)
+        x0 = x if start <= a or not cut else max(x, int(x + (start - a - 1.5) * per_char))
+        x1 = x + w if end >= b or not cut else min(x + w, int(x + (end - a + 1.5) * per_char + 1))
+        box = (x0, y, x1 - x0, h)
         for k, other in enumerate(boxes):
-            if abs((other[1] + other[3] / 2) - (b[1] + b[3] / 2)) <= max(other[3], b[3]) / 2:
-                boxes[k] = union(other, b)
+            if abs((other[1] + other[3] / 2) - (y + h / 2)) <= max(other[3], h) / 2:
+                boxes[k] = union(other, box)
                 break
         else:
-            boxes.append(b)
+            boxes.append(box)
     return boxes

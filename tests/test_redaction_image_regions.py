@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from redaction.regions import (
     Word,
@@ -12,8 +13,10 @@ from redaction.regions import (
     group_lines,
     line_views,
     merge_boxes,
+    glue_width,
     pad,
     tile_boxes,
+    token_views,
     wrapped_views,
 )
 
@@ -74,13 +77,46 @@ def test_group_lines_orders_and_splits_panes():
     assert [[words[i].text for i in ln] for ln in lines] == [["hello", "world"], ["pane"], ["next"]]
 
 
-def test_line_views_glue_pieces_closer_than_a_space():
+def test_token_views_glue_pieces_closer_than_a_space():
     # OCR split a token where two glyphs sit apart: 1 px gap is not a typed space
     words = words_of([[("token", 10), ("ghp_abc", 60), ("def123", 60 + 49 + 1)]])
-    (view,) = line_views(words, group_lines(words))
+    lines = group_lines(words)
+    assert line_views(words, lines)[0].text == "token ghp_abc def123"  # as OCR separated them
+    (view,) = token_views(words, lines)
     assert view.text == "token ghp_abcdef123"
-    assert view.words_in(6, 18) == [1, 2]
+    assert [i for _, _, i in view.words_in(6, 18)] == [1, 2]
 
+
+def test_token_views_glue_a_wider_split_and_keep_only_whole_tokens():
+    # a monospace "." leaves 4 px of air where the line's typed spaces leave 8-10 px
+    words = [Word("mail", (10, 10, 25, 12), 90), Word("john.", (43, 10, 31, 12), 90),
+             Word("smith@example.com", (78, 10, 116, 12), 90), Word("Re:", (204, 10, 20, 12), 90),
+             Word("lunch", (232, 10, 35, 12), 90)]
+    lines = group_lines(words)
+    assert glue_width(words, lines[0]) == pytest.approx(0.7 * 8)  # median gap 8 px
+    assert line_views(words, lines)[0].text == "mail john. smith@example.com Re: lunch"
+    (view,) = token_views(words, lines)
+    assert view.text == "mail john.smith@example.com Re: lunch"
+    start, end = view.text.index("john"), view.text.index(" Re:")
+    assert view.counts(start, end)  # crosses the glue point
+    assert not view.counts(view.text.index("smith"), end)  # the line view has that
+    assert not view.counts(0, end)  # holds a space: not a token
+
+
+def test_evenly_spaced_words_are_not_glued():
+    # a proportional font at 12 px: typed spaces leave 2-3 px, all alike
+    words = [Word(t, (x, 10, w, 10), 90) for t, x, w in
+             (("card", 10, 20), ("is", 33, 8), ("6011", 43, 22), ("0199", 68, 22), ("4987", 92, 22))]
+    assert token_views(words, group_lines(words)) == []
+
+
+def test_partial_word_is_cut_with_a_margin():
+    # OCR reads "GITHUB_TOKEN=ghp_x..." as one word, 7 px per character
+    word = "GITHUB_TOKEN=" + "g" * 20
+    words = words_of([[(word, 10)]])
+    (view,) = line_views(words, group_lines(words))
+    (box,) = boxes_for_span(words, view, 13, len(word))
+    assert box == (10 + int((13 - 1.5) * 7), 10, 7 * len(word) - int(11.5 * 7), 12)
 
 def test_wrapped_views_glue_a_full_line_to_the_next():
     words = words_of([[("reach", 10), ("me:", 60), ("maria.garcia.fer", 90)], [("nandez@example.com", 10), ("ok", 150)]])
@@ -88,6 +124,8 @@ def test_wrapped_views_glue_a_full_line_to_the_next():
     (view,) = wrapped_views(words, lines)
     assert view.text == "reach me: maria.garcia.fernandez@example.com ok"
     assert view.junctions == [len("reach me: maria.garcia.fer")]
+    assert view.counts(view.text.index("maria"), view.text.index(" ok"))
+    assert not view.counts(0, 5)
 
 
 def test_a_short_line_is_not_glued_to_a_longer_one():
@@ -96,9 +134,15 @@ def test_a_short_line_is_not_glued_to_a_longer_one():
 
 
 def test_span_boxes_cover_whole_words_one_box_per_line():
-    words = words_of([[("card", 10), ("4111", 50), ("1111", 85)], [("1111", 10), ("1111", 45), ("thanks", 90)]])
+    # wrapped at the column's right margin (x=113): the next line is the rest of the card
+    words = words_of([[("card", 10), ("4111", 50), ("1111", 85)], [("1111", 10), ("1111", 45)], [("thanks", 10)]])
     lines = group_lines(words)
-    (view,) = wrapped_views(words, lines)
+    view = wrapped_views(words, lines)[0]
     start = view.text.index("4111")
     boxes = boxes_for_span(words, view, start, start + len("4111 11111111 1111"))
     assert boxes == [(50, 10, 63, 12), (10, 28, 63, 12)]
+
+
+def test_a_line_short_of_its_columns_margin_is_not_glued():
+    words = words_of([[("13:47", 10)], [("maria@example.com", 10)], [("a much longer line of text", 10)]])
+    assert wrapped_views(words, group_lines(words)) == []
