@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -43,7 +44,7 @@ def res(tmp_path: Path):
 
 @pytest.fixture
 def joined(home: Path, res):
-    p = res.signed(apps_allowed=("XTerm",))
+    p = res.signed(key_text=True, apps_allowed=("XTerm",))  # what standard_session records
     consent.join(home, p)
     return p
 
@@ -90,10 +91,14 @@ def test_donation_is_bound_to_study_and_consent_and_unlinkable(home: Path, user,
         pyrage.decrypt(out.read_bytes(), [user.identity])
 
 
-def test_donate_refuses_sessions_outside_the_study(home: Path, user, joined, tmp_path: Path) -> None:
+def test_donate_refuses_sessions_outside_the_study_or_its_consent(home: Path, user, res, joined, tmp_path: Path) -> None:
     s = approved_session(home, user, None)
     with pytest.raises(OwnTraceError, match="recorded outside any study, not under 'typing-study'"):
         donate(home, s, user, "typing-study", tmp_path / "x.age")
+    earlier = approved_session(home, user, "typing-study")
+    consent.join(home, replace(joined, version=2, signature=None).signed(res.signing_key), user=user)
+    with pytest.raises(OwnTraceError, match="was recorded before your consent to version 2 of 'typing-study'"):
+        donate(home, earlier, user, "typing-study", tmp_path / "z.age")
     s2 = approved_session(home, user, "other")
     with pytest.raises(OwnTraceError, match="not joined study 'other'"):
         donate(home, s2, user, "other", tmp_path / "y.age")
@@ -168,7 +173,9 @@ def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, 
 def test_withdrawal_drops_the_participant(home: Path, user, res, joined, tmp_path: Path) -> None:
     d1 = donation(home, user, tmp_path, name="one.age")  # the participant donates, then leaves
     notice_path = tmp_path / "withdrawal.json"
-    notice = withdraw.leave(home, "typing-study", user, notice_path)
+    assert len(withdraw.study_sessions(home, "typing-study")) == 1
+    notice = withdraw.leave(home, "typing-study", user, notice_path, delete_sessions=True)
+    assert withdraw.study_sessions(home, "typing-study") == [] and not (home / "studies" / "typing-study").exists()
     # a second participant who stays
     consent.join(home, joined)
     d2 = donation(home, user, tmp_path, name="two.age")
@@ -252,3 +259,23 @@ def test_hostile_signed_content_is_rejected_never_crashes(home: Path, user, res,
 
     check()
     assert "rejected" in outcomes
+
+
+def test_ingest_rejects_content_beyond_the_profile(home: Path, user, res, joined, tmp_path: Path) -> None:
+    """What arrives is checked against what the study collects, not only against its signature."""
+    _, base = read_bundle(donation(home, user, tmp_path), [ingest.read_identity(res.keys.identity_path)])
+    key = consent.study_signing_key(home, "typing-study", user)
+    d = ingest.check_donation(dict(base), {joined.sha256: joined})
+    assert ingest._tables(d)[1].num_rows > 0
+    for collect, why in ((dict(key_text=False), "holds typed text"), (dict(screenshots=False), "holds a screenshot"),
+                         (dict(window_titles=False), "holds a window title")):
+        narrower = replace(joined, collect=replace(joined.collect, **collect))
+        with pytest.raises(ingest.Rejected, match=f"{why}, which this study does not collect"):
+            ingest._tables(replace(d, profile=narrower))
+    # keys typed in an app the study does not collect, in a donation that passes every signature check
+    lines = [json.loads(x) for x in base["steps.jsonl"].splitlines()]
+    typed = next(x for x in lines if x["action"]["type"] in ingest.KEY_ACTIONS)
+    typed["window"]["app"] = "Signal"
+    files = dict(base, **{"steps.jsonl": "".join(json.dumps(x) + "\n" for x in lines).encode()})
+    with pytest.raises(ingest.Rejected, match="holds keys typed in 'Signal', an app this study does not collect"):
+        ingest._tables(ingest.check_donation(resign(files, key), {joined.sha256: joined}))

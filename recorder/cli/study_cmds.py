@@ -122,6 +122,7 @@ def join(
 def leave(
     study_id: Annotated[str, typer.Argument(help="the study to withdraw from")],
     out: Annotated[Optional[Path], typer.Option("--out", help="where to write the withdrawal notice")] = None,
+    delete_sessions: Annotated[bool, typer.Option("--delete-sessions", help="also delete the sessions recorded for it")] = False,
     yes: Yes = False,
     passphrase_file: PassphraseFile = None,
 ) -> None:
@@ -129,11 +130,15 @@ def leave(
     root = paths.home()
     state = consent.require_state(root, study_id)
     if not yes:
-        _confirm(f"withdraw from {state.title} ({study_id}) and delete its keys?",
+        _confirm(f"withdraw from {state.title} ({study_id}) and delete its keys{' and sessions' if delete_sessions else ''}?",
                  OwnTraceError("not withdrawn; nothing was changed", "run the command again to withdraw"))
     target = out or Path(f"withdrawal-{study_id}.json")
-    notice = withdraw.leave(root, study_id, unlock(passphrase_file), target)
+    notice = withdraw.leave(root, study_id, unlock(passphrase_file), target, delete_sessions=delete_sessions)
     typer.echo(f"withdrawn from {study_id}; its keys and consent record are deleted")
+    kept = withdraw.study_sessions(root, study_id)
+    if kept:
+        typer.echo(f"{len(kept)} session(s) recorded for it stay yours, and can no longer be donated: "
+                   f"delete them with `owntrace delete ID` ({', '.join(s.id for s in kept)})")
     typer.echo(f"send {target} to {notice.withdrawal_contact or 'the researcher'}: it asks them to delete the data of {notice.participant_id}")
 
 

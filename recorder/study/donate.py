@@ -8,6 +8,7 @@ person's donations by key), and the tree is encrypted to the study's recipients 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +36,13 @@ def donate(
             f"session {session.id} was recorded {recorded}, not under {study_id!r}",
             f"only recordings made with `owntrace record --study {study_id}` carry its capture limits",
         )
-    _, profile = joined_profile(root, study_id)  # re-verified; refuses if it now asks for more
+    state, profile = joined_profile(root, study_id)  # re-verified; refuses if it now asks for more
+    if dt.datetime.fromisoformat(session.meta.started_at) < dt.datetime.fromisoformat(state.joined_at):
+        # its capture limits were those of an earlier consent: it cannot be labelled with this one
+        raise OwnTraceError(
+            f"session {session.id} was recorded before your consent to version {state.version} of {study_id!r}",
+            f"record a new session with `owntrace record --study {study_id}`",
+        )
     consent_bytes = load_consent(root, study_id, user)
     return export_session(
         root,

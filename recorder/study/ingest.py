@@ -28,7 +28,7 @@ from ..errors import OwnTraceError
 from ..keys import parse_identity
 from ..verify import check_files, read_bundle
 from .consent import ConsentRecord, participant_id
-from .profile import StudyProfile
+from .profile import Collect, StudyProfile
 from .withdraw import WithdrawalNotice
 
 EPISODES = pa.schema([
@@ -192,6 +192,21 @@ def _obj(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
+KEY_ACTIONS = ("type", "key", "hotkey")
+
+
+def _check_collected(c: Collect, k: int, action: dict[str, Any], window: dict[str, Any], shot: dict[str, Any]) -> None:
+    """A step holding what the profile does not collect: the capture limits were not applied."""
+    if not c.key_text and action.get("text"):
+        raise Rejected(f"step {k} holds typed text, which this study does not collect")
+    if not c.screenshots and shot:
+        raise Rejected(f"step {k} holds a screenshot, which this study does not collect")
+    if not c.window_titles and window.get("title"):
+        raise Rejected(f"step {k} holds a window title, which this study does not collect")
+    if action.get("type") in KEY_ACTIONS and not c.allows_app(str(window.get("app", ""))):
+        raise Rejected(f"step {k} holds keys typed in {window.get('app')!r}, an app this study does not collect")
+
+
 def _tables(d: Donation) -> tuple[pa.Table, pa.Table]:
     """The donation's episode row and step rows; a Rejected when its content is malformed."""
     files, c = d.files, d.consent
@@ -207,6 +222,7 @@ def _tables(d: Donation) -> tuple[pa.Table, pa.Table]:
         action = _obj(s.get("action"), f"step {k} action")
         shot = _obj(s.get("screenshot"), f"step {k} screenshot")
         window = _obj(s.get("window"), f"step {k} window")
+        _check_collected(d.profile.collect, k, action, window, shot)
         png = None
         if shot.get("path") is not None:
             png = files.get(str(shot["path"]))

@@ -65,6 +65,9 @@ class Collect:
             more.append("apps no longer excluded: " + ", ".join(dropped))
         return more
 
+    def allows_app(self, app: str) -> bool:
+        return CapturePolicy(apps_allowed=self.apps_allowed, apps_excluded=self.apps_excluded).app_allowed(app)
+
     def describe(self) -> list[str]:
         """One line per category, as shown to a participant before they consent."""
         yes_no = {True: "YES", False: "no"}

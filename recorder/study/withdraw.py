@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ..atomic import write_atomic
 from ..errors import OwnTraceError
 from ..keys import UnlockedIdentity
+from ..store import Session, list_sessions
 from . import consent
 from .profile import raw_public
 
@@ -36,8 +37,9 @@ class WithdrawalNotice:
         return DOMAIN + json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def leave(root: Path, study_id: str, user: UnlockedIdentity, out: Path) -> WithdrawalNotice:
-    """Write the signed notice to `out`, then crypto-shred the study's keys and consent record."""
+def leave(root: Path, study_id: str, user: UnlockedIdentity, out: Path, *, delete_sessions: bool = False) -> WithdrawalNotice:
+    """Write the signed notice to `out`, then crypto-shred the study's keys and consent record
+    (and, with `delete_sessions`, every session recorded for the study)."""
     state = consent.require_state(root, study_id)
     key = consent.study_signing_key(root, study_id, user)
     public = raw_public(key.public_key())
@@ -51,7 +53,14 @@ def leave(root: Path, study_id: str, user: UnlockedIdentity, out: Path) -> Withd
     body = {"notice": asdict(notice), "signature": key.sign(notice.signed_bytes()).hex()}
     write_atomic(Path(out), (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode(), mode=0o644)
     consent.forget(root, study_id)
+    if delete_sessions:
+        for session in study_sessions(root, study_id):
+            session.destroy()
     return notice
+
+
+def study_sessions(root: Path, study_id: str) -> list[Session]:
+    return [s for s in list_sessions(root) if s.meta.study == study_id]
 
 
 def read_notice(path: Path) -> WithdrawalNotice:
