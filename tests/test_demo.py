@@ -45,8 +45,9 @@ def test_readme_quick_start_is_the_two_commands_ci_runs():
 
 
 def ocr_frames(frames: list[Path]) -> str:
-    """Plain tesseract over whole frames, upscaled 1.5x (the page's 16 px text reads reliably
-    then): an independent reading, not the redaction's own OCR pipeline."""
+    """Plain tesseract over whole frames: an independent reading, not the redaction's own OCR
+    pipeline. On an unredacted demo screenshot it reads the typed email, the inbox addresses
+    and the phone number at this scale (checked when this test was written)."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     import tesserocr
     from PIL import Image
@@ -58,8 +59,7 @@ def ocr_frames(frames: list[Path]) -> str:
     with tesserocr.PyTessBaseAPI(path=str(tessdata_dir()) + "/", lang="eng") as api:
         for f in frames:
             with Image.open(f) as im:
-                big = im.convert("L").resize((im.width * 3 // 2, im.height * 3 // 2), Image.LANCZOS)
-            api.SetImage(big)
+                api.SetImage(im.convert("L"))
             texts.append(api.GetUTF8Text())
     return "\n".join(texts)
 
@@ -245,3 +245,35 @@ def test_demo_review_exports_only_after_the_person_approves(home, user, tmp_path
     assert bundles == [box["out"]]
     assert verify_bundle(bundles[0]).ok
     assert any(f"approved and exported: {bundles[0]}" in line for line in said)
+
+
+@pytest.mark.x11
+def test_demo_here_records_what_the_person_does_between_the_prompts(home, user, xenv):
+    import time
+
+    from recorder.demo.flow import record_guided
+    from tests.xhelpers import key, type_text, xdotool, xterm
+
+    prompts: list[str] = []
+
+    def person(prompt: str) -> str:
+        """Answers each prompt; at the second (recording) does a little task in an xterm."""
+        prompts.append(prompt)
+        if len(prompts) == 2:
+            with xterm("guided demo", xenv):
+                type_text("echo my own task", xenv)
+                key("Return", xenv)
+                time.sleep(1.0)
+        return ""
+
+    said: list[str] = []
+    session = record_guided(home, said.append, person)
+    xdotool("mousemove_relative", "1", "1", env=xenv)  # let pynput's listeners see their stop
+    key("shift", xenv)
+    assert len(prompts) == 2 and "start" in prompts[0] and "stop" in prompts[1]
+    assert any("YOUR screen" in line for line in said)
+    events = list(session.events(session.key(user)))
+    typed = "".join(e.get("char") or "" for e in events if e.kind == "key_down")
+    assert "echo my own task" in typed
+    assert any(e.kind == "window" and e.get("title") == "guided demo" for e in events)
+    assert session.meta.state == "recorded" and session.meta.frames > 0

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config, keys
+from ..approval import RedactedView, approve
 from ..display import VirtualDisplay, display_server, require_x11
 from ..errors import OwnTraceError
-from ..approval import RedactedView, approve
 from ..export import export_session
 from ..recording import Recording, RecordOptions
 from ..redact import redact_session
-from ..verify import VerifyResult, verify_bundle
 from ..store import Session, list_sessions
+from ..verify import VerifyResult, verify_bundle
 from . import apps, script
 from .persona import DEMO_PASSPHRASE, DEMO_PERSONA, DEMO_TASK
 
@@ -136,30 +136,48 @@ def recording(root: Path, task: str) -> Iterator[Recording]:
         raise result["error"]  # type: ignore[misc]
 
 
-def _session_of(rec: Recording) -> Session:
+def session_of(rec: Recording) -> Session:
     if rec.writer is None:
         raise OwnTraceError("the recorder stopped before it created a session", "try `owntrace doctor`")
     return Session.load(rec.writer.path)
 
 
-def record_scripted(root: Path, say: Say) -> Session:
-    """Start a private display, open the apps, and record the scripted task on it."""
+@dataclass
+class Stage:
+    """The demo's display with its two apps open, ready for the scripted task."""
+
+    xdo: script.Xdo
+    browser: str
+    terminal: str
+
+    def perform(self) -> None:
+        script.perform(self.xdo, self.browser, self.terminal, DEMO_PERSONA)
+
+
+@contextmanager
+def stage(say: Say) -> Iterator[Stage]:
+    """A private display (this process's DISPLAY meanwhile) with Chromium and an xterm open."""
     with VirtualDisplay(*SCREEN) as vd, _display_env(vd.display):
         env = vd.env()
         say(f"virtual display {vd.display} ({SCREEN[0]}x{SCREEN[1]}): opening Chromium with a synthetic "
             "inbox and sign-up form, and a terminal")
         with apps.browser(env, BROWSER_GEOMETRY) as browser, apps.terminal(env, TERMINAL_GEOMETRY) as terminal:
-            with recording(root, DEMO_TASK) as rec:
-                say("recording: reading mail, scrolling, signing up as "
-                    f"{DEMO_PERSONA.name} <{DEMO_PERSONA.email}>, card {DEMO_PERSONA.card}, then a terminal command")
-                xdo = script.Xdo(env)
-                script.perform(xdo, browser, terminal, DEMO_PERSONA)
-            # pynput's X listeners end only at their next input event after stop() (pynput
-            # PR #583): give the mouse and the keyboard one each, before the display goes away
-            xdo.run("mousemove_relative", "1", "1")
-            xdo.run("key", "shift")
-            time.sleep(0.5)
-    session = _session_of(rec)
+            yield Stage(script.Xdo(env), browser, terminal)
+
+
+def record_scripted(root: Path, say: Say) -> Session:
+    """Start a private display, open the apps, and record the scripted task on it."""
+    with stage(say) as st:
+        with recording(root, DEMO_TASK) as rec:
+            say("recording: reading mail, scrolling, signing up as "
+                f"{DEMO_PERSONA.name} <{DEMO_PERSONA.email}>, card {DEMO_PERSONA.card}, then a terminal command")
+            st.perform()
+        # pynput's X listeners end only at their next input event after stop() (pynput
+        # PR #583): give the mouse and the keyboard one each, before the display goes away
+        st.xdo.run("mousemove_relative", "1", "1")
+        st.xdo.run("key", "shift")
+        time.sleep(0.5)
+    session = session_of(rec)
     say(f"recorded session {session.id}: {session.meta.events} events, {session.meta.frames} frames, "
         "each sealed (age) as it was captured")
     return session
@@ -173,7 +191,7 @@ def record_guided(root: Path, say: Say, ask: Callable[[str], str]) -> Session:
     with recording(root, GUIDED_TASK) as rec:
         ask("Recording. Do something for about 20 seconds (open a page, type a search), "
             "then come back here and press Enter to stop. ")
-    session = _session_of(rec)
+    session = session_of(rec)
     say(f"stopped: session {session.id}, {session.meta.events} events, {session.meta.frames} frames")
     return session
 
