@@ -169,6 +169,20 @@ class ReviewRecord:
                            "approval": asdict(self.approval) if self.approval else None}, indent=1).encode()
 
 
+def _records(report: Any, key: str) -> list[dict[str, Any]]:
+    """A list of objects from the redaction report, each naming its item ("frame:12")."""
+    items = report.get(key) or [] if isinstance(report, dict) else None
+    if not isinstance(items, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("item"), str) and _is_box(r.get("bbox", [0, 0, 0, 0])) for r in items
+    ):
+        raise ValueError(f"report: {key}")
+    return items
+
+
+def _is_box(b: Any) -> bool:
+    return isinstance(b, list) and len(b) == 4 and all(isinstance(v, int) and v >= 0 for v in b)
+
+
 class RedactedView:
     """A session's redacted view, decrypted in memory: journal, report, frames on demand."""
 
@@ -185,16 +199,14 @@ class RedactedView:
         try:
             text = session.read_sealed(self.key, REDACTED_JOURNAL).decode()
             self.events = [Event.from_obj(json.loads(line)) for line in text.splitlines() if line]
-            self.report: dict[str, Any] = json.loads(session.read_sealed(self.key, REDACTED_REPORT))
-        except (ValueError, UnicodeDecodeError):
+            report = json.loads(session.read_sealed(self.key, REDACTED_REPORT))
+            self.findings, self.withheld, self.flagged = (_records(report, k) for k in ("findings", "withheld", "flagged"))
+            self.frame_sizes = {int(e.get("n")): (int(e.get("w", 0)), int(e.get("h", 0)))
+                                for e in self.events if e.kind == "frame"}
+        except (ValueError, TypeError, UnicodeDecodeError):
             raise CorruptFile(f"session {session.id}: the redacted view is malformed",
                               f"run `owntrace redact {session.id}` again") from None
-        self.findings: list[dict[str, Any]] = list(self.report.get("findings") or [])
         self._finding_index = index_findings(self.findings)
-        self.withheld: list[dict[str, Any]] = list(self.report.get("withheld") or [])
-        self.flagged: list[dict[str, Any]] = list(self.report.get("flagged") or [])
-        self.frame_sizes = {int(e.get("n")): (int(e.get("w", 0)), int(e.get("h", 0)))
-                            for e in self.events if e.kind == "frame"}
         first = next(iter(self.frame_sizes.values()), (1, 1))
         self.screen = Screen.union(self.meta.screens, fallback=first)
         self.steps = self._derive(self.events)

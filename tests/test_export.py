@@ -185,3 +185,15 @@ def test_age_export_and_review_leave_nothing_in_clear(home: Path, user, tmp_path
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["b.age"]
     needles = [b"send the report", b"EMAIL_ADDRESS", b"pyautogui", b"XTerm", b"mail to"]
     assert scan_plaintext([home, tmp_path / "out"], needles) == []
+
+
+@pytest.mark.parametrize("report", [b"[]", b"{", json.dumps({"findings": ["frame:1"]}).encode(),
+                                    json.dumps({"findings": [{"item": "frame:1", "bbox": [1, 2]}]}).encode(),
+                                    json.dumps({"withheld": {"item": "x"}}).encode()])
+def test_malformed_redacted_view_is_a_clean_error(home: Path, user, report: bytes) -> None:
+    from recorder.errors import CorruptFile
+
+    s = standard_session(home)
+    s.write_sealed("redacted/report.json.age", report)
+    with pytest.raises(CorruptFile, match="redacted view is malformed"):
+        RedactedView(s, user)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import webbrowser
 from pathlib import Path
 from typing import Annotated, Optional
@@ -53,6 +55,19 @@ def _open_view(session: str, passphrase_file: Path | None) -> RedactedView:
     return RedactedView(s, unlock(passphrase_file))
 
 
+def _open_browser(url: str) -> None:
+    # without a graphical session webbrowser falls back to console browsers that take over the terminal
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        typer.echo("no graphical session here: open the link above in a browser on this machine")
+        return
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        typer.echo("could not start a browser: open the link above yourself")
+
+
 def review(
     session: SessionRef = "latest",
     no_browser: Annotated[bool, typer.Option("--no-browser", help="print the URL instead of opening a browser")] = False,
@@ -71,7 +86,7 @@ def review(
     typer.echo(f"reviewing session {view.meta.id}: {server.url}")
     typer.echo("the link holds a one-time token: do not share it. Ctrl-C stops the review.")
     if not no_browser:
-        webbrowser.open(server.url)
+        _open_browser(server.url)
     outcome = server.wait()
     if outcome == "approved":
         typer.echo(f"approved. next: owntrace export {view.meta.id} --out PATH")
