@@ -21,6 +21,7 @@ from recorder.recording import RecordOptions
 from recorder.study import consent, ingest
 from recorder.study import profile as prof
 from recorder.study.donate import donate
+from tests.guards import scan_plaintext
 from tests.test_study_ingest import rewrite, study_keys
 from tests.test_study_support import researcher
 from tests.xhelpers import click, focus, key, type_text, wait_window, xdotool, xterm
@@ -112,6 +113,9 @@ def test_full_study_loop(home: Path, user, xenv: dict[str, str], tmp_path: Path)
 
     def tamper(files):
         files["episode.json"] = files["episode.json"].replace(b"work for one-app", b"work for 0ne-app")
+
+    # the participant's side holds nothing in clear: study state, consent, keys, sessions
+    assert not scan_plaintext([home], [b"hello allowed", b"zebra other", b"quiet words", b"echo back"])
 
     tampered = rewrite(d1, tmp_path / "tampered.age", *study_keys(res), tamper)
     out = owntrace("study", "ingest", str(d1), str(d1), str(tampered), str(d2), "--identity", str(res.keys.identity_path),

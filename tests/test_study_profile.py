@@ -272,3 +272,24 @@ def test_any_structure_parses_or_is_refused(obj) -> None:
         prof.from_obj({"format": 1, **obj})
     except OwnTraceError:
         pass
+
+
+def test_cli_bad_paths_are_one_line_errors(home: Path, tmp_path: Path, cli) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    r = cli("study", "keygen", "--out", str(a_file))
+    assert r.returncode == 2 and r.stderr.startswith(f"error: cannot create {a_file}")
+    r = cli("study", "sign", str(tmp_path / "nope.toml"), "--key", str(a_file))
+    assert r.returncode == 2 and r.stderr.startswith("error: cannot read study profile")
+    res = researcher(tmp_path / "rk")
+    profile = res.write(tmp_path / "p.toml", res.signed())
+    r = cli("study", "sign", str(profile), "--key", str(res.keys.identity_path))
+    assert r.returncode == 2 and r.stderr.startswith(f"error: {res.keys.identity_path} is not an unencrypted PEM private key")
+    r = cli("study", "ingest", str(a_file), "--identity", str(res.keys.identity_path), "--profile", str(profile),
+            "--out", str(a_file))
+    assert r.returncode == 2 and r.stderr.startswith(f"error: cannot create the dataset folder {a_file}")
+    r = cli("study", "ingest", str(a_file), "--identity", str(a_file), "--profile", str(profile), "--out", str(tmp_path / "d"))
+    assert r.returncode == 2 and r.stderr.startswith("error: not an age X25519 identity file")
+    r = cli("study", "join", str(profile), "--yes", "--signature", str(tmp_path / "missing.sig"))
+    assert r.returncode == 0  # the embedded signature is used; a detached one is read only when the profile has none
+    assert "Traceback" not in r.stderr

@@ -274,7 +274,10 @@ def ingest(
         raise OwnTraceError("no study profile given", "pass the signed profile(s) of the study with --profile")
     withdrawn = {(n.study_id, n.participant_id) for n in withdrawals}
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OwnTraceError(f"cannot create the dataset folder {out}: {e.strerror}", "choose another --out") from None
     report = IngestReport()
     seen: dict[str, str] = {}
     partial = {name: out / f".{name}.partial" for name in ("episodes.parquet", "steps.parquet")}

@@ -55,7 +55,10 @@ def keygen(folder: Path) -> ResearcherKeys:
             f"{folder / existing[0]} already exists",
             "keys are never overwritten: donations encrypted to them would become unreadable; choose another --out",
         )
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as e:
+        raise OwnTraceError(f"cannot create {folder}: {e.strerror}", "choose another --out") from None
     ident = x25519.Identity.generate()
     recipient = str(ident.to_public())
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
