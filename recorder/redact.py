@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from redaction import typed
-from redaction.detect import Detector
+from redaction.detect import Detector, SessionDetector
 from redaction.findings import Finding, apply
 from redaction.report import Report, ReportFinding
 
@@ -33,6 +33,7 @@ JOURNAL = f"{REDACTED}/journal.jsonl.age"
 REPORT = f"{REDACTED}/report.json.age"
 _FRAME_RE = re.compile(r"^(\d{6})\.png\.age$")
 _REDACTABLE_STATES = ("recorded", "interrupted", "redacted")
+WITHHELD = "WITHHELD"  # placeholder for typed text whose detection failed
 
 Progress = Callable[[int, int], None]  # (items done, items in total)
 
@@ -104,17 +105,24 @@ def redact_session(
     events = list(session.events(key, damaged=damaged))
     if detector is None:
         detector = user_detector(root, study_deny(root, session))
-    redactor, ocr_problem = _frame_redactor(detector)
     report = Report(
         session=session.id,
         created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        engine={"ner": detector.status()["ner"], "ocr": redactor.engine if redactor else "unavailable"},
+        engine={"ner": detector.status()["ner"], "ocr": ""},
     )
     for rel in damaged:
         report.withhold(rel, "damaged journal segment: its events could not be read")
     frames = _stored_frames(session)
     total = len(frames) + 1
     done = 0
+
+    # typed text first: what it finds is also redacted where a frame shows it half typed
+    runs = typed.rebuild(events)
+    typed_findings, failed = _typed(runs, events, detector, lambda i: False)
+    values = [(tf.value, tf.finding.entity) for tf in typed_findings if tf.value]
+    screen_detector = SessionDetector(detector, values) if values else detector
+    redactor, ocr_problem = _frame_redactor(screen_detector)
+    report.engine["ocr"] = redactor.engine if redactor else "unavailable"
 
     bullets: set[int] = set()
     for n in frames:
@@ -141,23 +149,17 @@ def redact_session(
             progress(done, total)
     _remove_stale_frames(session, set(frames))
 
-    frame_at = _latest_frame_before(events)
-    overrides: dict[int, dict] = {}
-    typed_findings: list[typed.TypedFinding] = []
-    for run in typed.rebuild(events):
-        try:
-            found = typed.find_in_run(run, events, detector.find, prompted=lambda i: frame_at[i] in bullets)
-        except Exception as e:  # fail closed: the run's characters are all removed
-            report.withhold(f"typed:{run.start}", f"text detection failed: {type(e).__name__}: {e}")
-            found = [typed.TypedFinding(run.start, Finding(0, len(run.text), "WITHHELD", 1.0, "failsafe"),
-                                        run.key_events)]
-        else:
-            for tf in found:
-                f = tf.finding
-                report.findings.append(ReportFinding(f"typed:{tf.run}", "typed", f.entity, f.score,
-                                                     span=[f.start, f.end], events=tf.events))
-        typed_findings += found
-    overrides.update(typed.redactions(events, typed_findings))
+    if bullets:  # a bullets-only field was on screen: what was typed then is a password
+        frame_at = _latest_frame_before(events)
+        typed_findings, failed = _typed(runs, events, detector, lambda i: frame_at[i] in bullets)
+    for run, error in failed:
+        report.withhold(f"typed:{run.start}", f"text detection failed: {error}")
+    for tf in typed_findings:
+        if tf.finding.entity != WITHHELD:
+            f = tf.finding
+            report.findings.append(ReportFinding(f"typed:{tf.run}", "typed", f.entity, f.score,
+                                                 span=[f.start, f.end], events=tf.events))
+    overrides: dict[int, dict] = typed.redactions(events, typed_findings)
 
     for i, e in enumerate(events):
         if e.kind != "window" or not e.get("title"):
@@ -181,6 +183,21 @@ def redact_session(
     if progress:
         progress(total, total)
     return report
+
+
+def _typed(runs: list[typed.TypedRun], events: list[Event], detector: Detector, prompted: Callable[[int], bool]
+           ) -> tuple[list[typed.TypedFinding], list[tuple[typed.TypedRun, str]]]:
+    """Findings in every typed run; a run whose detection fails loses all its characters."""
+    found: list[typed.TypedFinding] = []
+    failed: list[tuple[typed.TypedRun, str]] = []
+    for run in runs:
+        try:
+            found += typed.find_in_run(run, events, detector.find, prompted)
+        except Exception as e:  # fail closed
+            failed.append((run, f"{type(e).__name__}: {e}"))
+            found.append(typed.TypedFinding(run.start, Finding(0, len(run.text), WITHHELD, 1.0, "failsafe"),
+                                            run.key_events))
+    return found, failed
 
 
 def _remove_stale_frames(session: Session, current: set[int]) -> None:

@@ -34,3 +34,39 @@ class DenyList:
     def find(self, text: str) -> list[Finding]:
         return [Finding(m.start(), m.end(), ENTITY, 1.0, "deny") for p in self._patterns for m in p.finditer(text)
                 if m.end() > m.start()]
+
+
+_PREFIX_MIN = 4  # a shorter prefix of a typed value is too common to redact on sight
+_PREFIX_MAX = 64
+
+
+def prefix_pattern(value: str) -> re.Pattern[str] | None:
+    """Matches `value` or any prefix of it of 4+ characters, as OCR reads it while it is being
+    typed (respaced, spaces dropped)."""
+    value = value.strip()[:_PREFIX_MAX]
+    if len(value.replace(" ", "")) < _PREFIX_MIN:
+        return None
+    units = [r"\s*" if c.isspace() else re.escape(c) for c in value]
+    sep = "[ \t]?"
+    tail = ""
+    for u in reversed(units[_PREFIX_MIN:]):
+        tail = f"(?:{sep}{u}{tail})?"
+    before = f"(?<!{_LETTER})" if re.match(_LETTER, value[0]) else ""
+    return re.compile(before + sep.join(units[:_PREFIX_MIN]) + tail, re.IGNORECASE)
+
+
+class TypedValues:
+    """Values found in what the person typed, redacted on screen too: a frame taken mid-typing
+    shows only part of a card number or an address, which no detector can recognise."""
+
+    def __init__(self, values: list[tuple[str, str]]) -> None:  # (text, entity)
+        self._patterns = [(p, entity) for text, entity in dict(values).items() if (p := prefix_pattern(text))]
+
+    def find(self, text: str) -> list[Finding]:
+        out = []
+        for p, entity in self._patterns:
+            for m in p.finditer(text):
+                end = m.start() + len(m.group().rstrip())
+                if end > m.start():
+                    out.append(Finding(m.start(), end, entity, 0.9, "typed"))
+        return out

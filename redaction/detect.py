@@ -12,10 +12,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from . import passwords, presidio_engine, secrets
-from .denylist import DenyList
+from .denylist import DenyList, TypedValues
 from .findings import Finding, apply, merge, placeholder
 
-__all__ = ["Detector", "Finding", "placeholder"]
+__all__ = ["Detector", "Finding", "SessionDetector", "placeholder"]
 
 _BIRTH_CONTEXT = re.compile(r"(?i)(?:date\s+of\s+birth|birth\s*date|birthday|\bborn\b|\bdob\b|\bd\.o\.b\b|geb(?:oren|\.)|n[ée]e?\b)")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -84,3 +84,18 @@ class Detector:
                 entity = "DATE_OF_BIRTH"
             out.append(Finding(r.start, r.end, entity, float(r.score), "presidio"))
         return out
+
+
+class SessionDetector:
+    """A Detector plus the values found in a session's typed text, for its frames."""
+
+    def __init__(self, base: Detector, typed_values: list[tuple[str, str]]) -> None:
+        self.base = base
+        self.threshold = base.threshold
+        self._values = TypedValues(typed_values)
+
+    def status(self) -> dict:
+        return self.base.status()
+
+    def find(self, text: str) -> list[Finding]:
+        return merge(self.base.find(text) + self._values.find(text))

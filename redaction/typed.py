@@ -193,6 +193,7 @@ class TypedFinding:
     finding: Finding  # span in the run's rebuilt text, or in what was typed when `deleted`
     events: list[int]  # journal indices of every key event to redact
     deleted: bool = False  # found in text that was typed and later deleted
+    value: str = ""  # the text found (to recognise it on screen, where it may be half typed)
 
 
 def _events_to_redact(run: TypedRun, events: Sequence[Any], units: list[int]) -> list[int]:
@@ -243,7 +244,7 @@ def find_in_run(
     for f in merge(detect(text) + passwords.typed(text, _lines_prompted(run, prompted))):
         evs = _events_to_redact(run, events, run.span_events(f.start, f.end))
         covered.update(evs)
-        out.append(TypedFinding(run.start, f, evs))
+        out.append(TypedFinding(run.start, f, evs, value=text[f.start:f.end]))
     # what was typed and later deleted is still in the journal: look there too
     stream, starts = "", []
     for u in run.typed:
@@ -255,7 +256,7 @@ def find_in_run(
         evs = _events_to_redact(run, events, units)
         if evs and not set(evs) <= covered:
             covered.update(evs)
-            out.append(TypedFinding(run.start, f, evs, deleted=True))
+            out.append(TypedFinding(run.start, f, evs, deleted=True, value=stream[f.start:f.end]))
     return out
 
 

@@ -254,7 +254,22 @@ def test_cli_redact_image(home: Path, tmp_path: Path) -> None:
     finally:
         reader.close()
     assert "mail" in seen and EMAIL not in seen and "4111" not in seen
-    same = run(["redact-image", str(out), "-o", str(out)])
-    assert same.returncode == 2 and "overwrite" in same.stderr
-    bad = run(["redact-image", str(tmp_path / "missing.png"), "-o", str(tmp_path / "x.png")])
-    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_redact_image_file_refuses_bad_input_before_building_a_detector(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    Image.new("RGB", (20, 20)).save(out)
+    before = out.read_bytes()
+    with pytest.raises(OwnTraceError, match="overwrite"):
+        redact.redact_image_file(out, out, home)
+    assert out.read_bytes() == before
+    with pytest.raises(OwnTraceError, match="does not exist"):
+        redact.redact_image_file(tmp_path / "missing.png", tmp_path / "x.png", home)
+    gif = tmp_path / "a.gif"
+    Image.new("RGB", (4, 4)).save(gif)
+    with pytest.raises(OwnTraceError, match="not PNG or JPEG"):
+        redact.redact_image_file(gif, tmp_path / "x.png", home)
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    with pytest.raises(OwnTraceError, match="not a readable image"):
+        redact.redact_image_file(tmp_path / "junk.png", tmp_path / "x.png", home)
+    assert not (tmp_path / "x.png").exists()

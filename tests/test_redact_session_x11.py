@@ -88,4 +88,4 @@ def test_recorded_session_redacts_typed_text_titles_and_frames(home, user, xenv,
                 assert s not in seen, (n, s)
     finally:
         reader.close()
-    assert scan_plaintext([home], [s.encode() for s in GONE]) == []
+    assert scan_plaintext([home / "sessions"], [s.encode() for s in GONE]) == []

@@ -12,8 +12,8 @@ import pytest
 
 import redaction
 from redaction import passwords, presidio_engine, secrets
-from redaction.denylist import DenyList
-from redaction.detect import Detector
+from redaction.denylist import DenyList, TypedValues
+from redaction.detect import Detector, SessionDetector
 from redaction.findings import Finding, apply, merge, placeholder
 from tests.guards import traced
 
@@ -156,6 +156,20 @@ def test_password_contexts() -> None:
     for title in ("[sudo] password for jane", "Enter passphrase", "pinentry-gtk", "Authentication required"):
         assert passwords.title_asks(title), title
     assert not passwords.title_asks("Inbox - Mail")
+
+
+def test_typed_values_are_found_half_typed_on_screen(detector: Detector) -> None:
+    """A frame taken while a card number was typed shows only its start: no detector sees a card
+    there, but the session knows the full value from the key events."""
+    screen = "$ echo maria\n$ pay 4111 11"
+    assert detector.find(screen) == []
+    session = SessionDetector(detector, [("maria.garcia@example.com", "EMAIL_ADDRESS"),
+                                         ("4111 1111 1111 1111", "CREDIT_CARD"), ("ok", "PASSWORD")])
+    assert [(f.entity, screen[f.start:f.end]) for f in session.find(screen)] == [
+        ("EMAIL_ADDRESS", "maria"), ("CREDIT_CARD", "4111 11")]
+    assert session.find("make 41 items; mar") == []  # under 4 characters: too common to redact
+    ocr = "id 41111111"  # OCR dropped the space
+    assert [ocr[f.start:f.end] for f in TypedValues([("4111 1111", "X")]).find(ocr)] == ["41111111"]
 
 
 def test_findings_merge_and_apply() -> None:
