@@ -97,6 +97,8 @@ def test_unsigned_unknown_format_and_malformed_profiles(res, tmp_path: Path) -> 
         prof.parse(text.replace('id = "typing-study"', 'id = "../../etc"'))
     with pytest.raises(OwnTraceError, match="not an age X25519 recipient"):
         prof.parse(text.replace(res.keys.recipient, "age1nope"))
+    with pytest.raises(OwnTraceError, match="consent is missing or empty"):
+        prof.parse(text.replace(f"consent = {json.dumps(CONSENT)}", 'consent = "  "'))
     with pytest.raises(OwnTraceError, match="not valid TOML"):
         prof.parse("id = ")
     with pytest.raises(OwnTraceError, match="cannot read study profile"):

@@ -56,7 +56,7 @@ def create(
 ) -> None:
     """Researcher: write an unsigned study profile (then sign it with `owntrace study sign`)."""
     try:
-        text = consent_file.read_text(encoding="utf-8")
+        text = consent_file.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as e:
         raise OwnTraceError(f"cannot read consent text {consent_file}: {getattr(e, 'strerror', None) or e}") from None
     draft = prof.StudyProfile(
@@ -74,7 +74,7 @@ def sign(
     key: Annotated[Path, typer.Option("--key", help="the researcher's profile-signing.key")],
     detached: Annotated[bool, typer.Option("--detached", help="write PROFILE.sig instead of embedding the signature")] = False,
 ) -> None:
-    """Researcher: sign a study profile (embedded [signature] table, or a detached PROFILE.sig)."""
+    """Researcher: sign a study profile (the signature embedded in it, or in a detached PROFILE.sig)."""
     profile = prof.load(profile_path).signed(study_keys.load_signing_key(key))
     if detached:
         target = Path(f"{profile_path}.sig")

@@ -268,6 +268,8 @@ def from_obj(obj: dict[str, Any]) -> StudyProfile:
     _check(bool(recipients), "recipients is empty: donations would have nobody to be encrypted to")
     for r in recipients:
         parse_recipient(r)
+    for name in ("title", "researcher", "consent"):
+        _check(isinstance(obj.get(name), str) and bool(obj[name].strip()), f"{name} is missing or empty")
     d = Collect()
     return StudyProfile(
         id=sid,
