@@ -41,6 +41,14 @@ class _Bar:
             self.bar.__exit__(*exc)
 
 
+def _confirm(question: str) -> bool:
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:  # end of input: no answer is no
+        typer.echo("", err=True)
+        return False
+
+
 def _apply_retention(root: Path) -> None:
     days = config.load(root).retention_days
     gone = retention.apply_retention(root, days)
@@ -127,8 +135,9 @@ def approve_cmd(
     view = _open_view(session, passphrase_file)
     decisions = view.load_review().decisions
     _print_summary(view, decisions)
-    if not yes and not typer.confirm("approve this for export?", default=False):
-        raise OwnTraceError("not approved", f"review it in the browser with `owntrace review {view.meta.id}`")
+    if not yes and not _confirm("approve this for export?"):
+        raise OwnTraceError("not approved", f"review it in the browser with `owntrace review {view.meta.id}`, "
+                                            "or pass --yes in scripts")
     with _Bar("hashing") as bar:
         result = approval.approve(view, decisions, progress=bar)
     typer.echo(f"approved {len(result.items)} files at {result.approved_at}. next: owntrace export {view.meta.id} --out PATH")
@@ -197,9 +206,8 @@ def delete(
     _apply_retention(root)
     s = store.resolve(root, session)
     what = "the raw capture of" if raw_only else "everything of"
-    if not yes and not typer.confirm(f"delete {what} session {s.id} ({human_bytes(s.size_bytes())})? this cannot be undone",
-                                     default=False):
-        raise OwnTraceError("nothing deleted")
+    if not yes and not _confirm(f"delete {what} session {s.id} ({human_bytes(s.size_bytes())})? this cannot be undone"):
+        raise OwnTraceError("nothing deleted", "pass --yes in scripts")
     retention.delete_session(s, raw_only)
     typer.echo(f"deleted {what} session {s.id}" + ("; the redacted view stays reviewable" if raw_only else ""))
 
