@@ -167,7 +167,7 @@ def ingest(
     with typer.progressbar(length=len(bundles), label="ingesting") as bar:
         report = ingest_mod.ingest(bundles, ingest_mod.read_identity(identity), profiles, out, notices,
                                    progress=lambda: bar.update(1))
-    typer.echo(f"{report.accepted} donation(s) accepted: {report.episodes} episode(s), {report.steps} step(s) in {out}")
+    typer.echo(f"{report.accepted} donation(s) accepted: {report.accepted} episode(s), {report.steps} step(s) in {out}")
     for r in report.rejected:
         typer.echo(f"rejected {r.path}: {r.reason}")
     if report.withdrawn:

@@ -90,8 +90,7 @@ class Rejection:
 
 @dataclass
 class IngestReport:
-    accepted: int = 0
-    episodes: int = 0
+    accepted: int = 0  # one episode each
     steps: int = 0
     withdrawn: int = 0
     rejected: list[Rejection] = field(default_factory=list)
@@ -303,11 +302,12 @@ def ingest(
                 if steps_table.num_rows:
                     steps.write_table(steps_table)
                 report.accepted += 1
-                report.episodes += 1
                 report.steps += steps_table.num_rows
                 report.bundles.append({"path": str(path), "bundle_id": d.bundle_id, "participant_id": d.consent.participant_id})
         for name, tmp in partial.items():
             os.replace(tmp, out / name)
+    except OSError as e:
+        raise OwnTraceError(f"cannot write the dataset in {out}: {e.strerror}", "check free space and permissions") from None
     finally:
         for tmp in partial.values():
             tmp.unlink(missing_ok=True)
