@@ -152,11 +152,15 @@ def test_rerun_is_idempotent(home: Path, user, detector: Detector) -> None:
     assert first.to_obj() | {"created_at": ""} == second.to_obj() | {"created_at": ""}
 
 
-class BrokenOnScreens(Detector):
-    """A detector that fails on one frame's text: that frame must be withheld, not passed."""
+class FailsOn(Detector):
+    """A detector that crashes on any text holding `trigger`: that item must be withheld."""
+
+    def __init__(self, trigger: str) -> None:
+        super().__init__(deny=[NAME])
+        self.trigger = trigger
 
     def find(self, text: str):
-        if "signed" in text:
+        if self.trigger in text:
             raise RuntimeError("detector crashed")
         return super().find(text)
 
@@ -165,7 +169,7 @@ def test_failing_detector_withholds_the_item(home: Path, user) -> None:
     session = make_session(home)
     (session.path / "redacted" / "frames").mkdir(parents=True)
     (session.path / redact.frame_rel(2)).write_bytes(b"stale file from an earlier run")
-    report = redact.redact_session(home, session, user, detector=BrokenOnScreens(deny=[NAME]))
+    report = redact.redact_session(home, session, user, detector=FailsOn("signed"))
     _, stored, frames = read_view(session, user)
     assert sorted(frames) == [1]
     assert [w["item"] for w in stored.withheld] == ["frame:2"]
@@ -173,16 +177,9 @@ def test_failing_detector_withholds_the_item(home: Path, user) -> None:
     assert report.withheld == stored.withheld
 
 
-class BrokenOnTyping(Detector):
-    def find(self, text: str):
-        if "export" in text:
-            raise RuntimeError("boom")
-        return super().find(text)
-
-
 def test_failing_text_detection_removes_the_whole_run(home: Path, user) -> None:
     session = make_session(home)
-    redact.redact_session(home, session, user, detector=BrokenOnTyping(deny=[NAME]))
+    redact.redact_session(home, session, user, detector=FailsOn("export"))
     events, stored, _ = read_view(session, user)
     assert [w["item"].split(":")[0] for w in stored.withheld] == ["typed"]
     assert [r.text for r in typed.rebuild(events)] == ["<WITHHELD>"]
