@@ -8,6 +8,7 @@ The age format streams a tar through age encryption: nothing of the bundle is wr
 
 from __future__ import annotations
 
+import abc
 import base64
 import datetime as dt
 import io
@@ -66,15 +67,15 @@ def _safe_member(path: str) -> str:
     return path
 
 
-class _Writer:
+class _Writer(abc.ABC):
     """Writes bundle members to a temporary name next to `out`, renamed into place on success."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self.tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
 
-    def add(self, path: str, data: bytes) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def add(self, path: str, data: bytes) -> None: ...
 
     def close(self) -> None:
         os.replace(self.tmp, self.out)
