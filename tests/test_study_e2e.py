@@ -131,7 +131,7 @@ def test_full_study_loop(home: Path, user, xenv: dict[str, str], tmp_path: Path)
     texts = " ".join(r["text"] or "" for r in steps)
     assert "hello allowed" in texts and "echo back" in texts  # key text allowed in XTerm
     assert "zebra" not in texts and "Nightjar" not in texts  # other app's keys never captured; deny term redacted
-    assert all(r["window_app"] == "XTerm" for r in steps if r["action_type"] in ("type", "key"))
+    assert all(r["window_app"] == "XTerm" for r in steps if r["action_type"] in ingest.KEY_ACTIONS)
     x, y, w, h = other_rect
     frames = [r for r in steps if r["frame_png"]]
     assert frames
@@ -144,5 +144,7 @@ def test_full_study_loop(home: Path, user, xenv: dict[str, str], tmp_path: Path)
     assert report.accepted == 1
     steps2 = pq.read_table(tmp_path / "ds2" / "steps.parquet").to_pylist()
     assert steps2 and not any(r["text"] for r in steps2)
-    assert not any(r["action_type"] in ("type", "key") for r in steps2)
+    assert not any(r["action_type"] == "type" for r in steps2)
+    # only named keys (enter, tab...) may remain, never a character key
+    assert all(len(k) > 1 for r in steps2 if r["action_type"] == "key" for k in r["keys"] or [])
     assert all("quiet" not in r["action_json"] and "quiet" not in (r["pyautogui"] or "") for r in steps2)
