@@ -36,7 +36,7 @@ def build(work: Path, n_bundles: int, n_steps: int) -> dict:
     keys.init_identity(home, passphrase="bench")
     user = keys.unlock(home, "bench")
     res = researcher(work / "researcher")
-    profile = res.signed()
+    profile = res.signed(key_text=True)  # the session below types text
     consent.join(home, profile)
     b = Builder.create(home, w=1280, h=800, noise=0.05)
     b.window(1, "XTerm", "bench")
@@ -100,8 +100,11 @@ def main() -> None:
         print(f"| run | donations | MB | wall s | donations/s | MB/s | peak RSS MB |")
         print(f"|---|---|---|---|---|---|---|")
         for mode, n in runs:
-            out = subprocess.run([sys.executable, __file__, "--child", mode, str(work), str(n)],
-                                 check=True, capture_output=True, text=True).stdout
+            proc = subprocess.run([sys.executable, __file__, "--child", mode, str(work), str(n)],
+                                  capture_output=True, text=True)
+            if proc.returncode:
+                sys.exit(f"{mode} failed:\n{proc.stderr}")
+            out = proc.stdout
             r = json.loads(out.strip().splitlines()[-1])
             mb = r["bytes"] / 1e6
             name = mode if n == args.bundles else f"{mode} (N/4)"
