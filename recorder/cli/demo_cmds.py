@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from ..errors import OwnTraceError
 
 
 def demo(
@@ -25,11 +29,19 @@ def demo(
     """Record a scripted task in real apps on a private virtual display, redact it, and review it."""
     from ..demo.flow import run_demo  # imports the recorder and redaction: only when run
 
+    if here and not sys.stdin.isatty():
+        raise OwnTraceError("--here asks you when to start and stop, and there is no terminal to ask on",
+                            "run it in a terminal, or leave out --here for the scripted demo")
+    signal.signal(signal.SIGTERM, _interrupt)  # a plain kill cleans up like Ctrl-C
     try:
         run_demo(export=export, here=here, home=home, keep=keep, say=typer.echo)
     except KeyboardInterrupt:  # the demo home was already cleaned up on the way out
         typer.echo("\ndemo stopped")
         raise typer.Exit(130) from None
+
+
+def _interrupt(*_args: object) -> None:
+    raise KeyboardInterrupt
 
 
 def register(app: typer.Typer) -> None:

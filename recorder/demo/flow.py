@@ -65,12 +65,17 @@ def open_home(home: Path | None, say: Say) -> DemoHome:
         return DemoHome(root, temporary, keys.unlock(root))
     say(f"OwnTrace home for this demo: {root}")
     say(f'creating a demo identity there, passphrase "{DEMO_PASSPHRASE}" (scrypt takes a few seconds)')
-    keys.init_identity(root, passphrase=DEMO_PASSPHRASE)
-    # the synthetic person's own name goes on the deny-list, as you would put yours
-    (root / "config.toml").write_text(
-        config.DEFAULT_CONFIG.replace("deny = []", f'deny = ["{DEMO_PERSONA.name}"]')
-    )
-    return DemoHome(root, temporary, keys.unlock(root, DEMO_PASSPHRASE))
+    try:
+        keys.init_identity(root, passphrase=DEMO_PASSPHRASE)
+        # the synthetic person's own name goes on the deny-list, as you would put yours
+        (root / "config.toml").write_text(
+            config.DEFAULT_CONFIG.replace("deny = []", f'deny = ["{DEMO_PERSONA.name}"]')
+        )
+        return DemoHome(root, temporary, keys.unlock(root, DEMO_PASSPHRASE))
+    except BaseException:  # Ctrl-C during scrypt included: leave no half-made temporary home
+        if temporary:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
 
 
 def close_home(home: DemoHome, keep: bool, say: Say) -> None:
@@ -168,15 +173,17 @@ def stage(say: Say) -> Iterator[Stage]:
 def record_scripted(root: Path, say: Say) -> Session:
     """Start a private display, open the apps, and record the scripted task on it."""
     with stage(say) as st:
-        with recording(root, DEMO_TASK) as rec:
-            say("recording: reading mail, scrolling, signing up as "
-                f"{DEMO_PERSONA.name} <{DEMO_PERSONA.email}>, card {DEMO_PERSONA.card}, then a terminal command")
-            st.perform()
-        # pynput's X listeners end only at their next input event after stop() (pynput
-        # PR #583): give the mouse and the keyboard one each, before the display goes away
-        st.xdo.run("mousemove_relative", "1", "1")
-        st.xdo.run("key", "shift")
-        time.sleep(0.5)
+        try:
+            with recording(root, DEMO_TASK) as rec:
+                say("recording: reading mail, scrolling, signing up as "
+                    f"{DEMO_PERSONA.name} <{DEMO_PERSONA.email}>, card {DEMO_PERSONA.card}, then a terminal command")
+                st.perform()
+        finally:
+            # pynput's X listeners end only at their next input event after stop() (pynput
+            # PR #583): give the mouse and the keyboard one each, before the display goes away
+            st.xdo.run("mousemove_relative", "1", "1")
+            st.xdo.run("key", "shift")
+            time.sleep(0.5)
     session = session_of(rec)
     say(f"recorded session {session.id}: {session.meta.events} events, {session.meta.frames} frames, "
         "each sealed (age) as it was captured")
@@ -286,7 +293,8 @@ def run_demo(
         result.bundle = export
         say("")
         say(f"steps     {result.steps} ({_by_type(Counter(_action_types(verified)))})")
-        say(f"redacted  {_by_type(Counter(result.findings))}")
+        say(f"redacted  {_by_type(Counter(result.findings))}"
+            + (f"; {result.withheld} items withheld (not exported)" if result.withheld else ""))
         say(f"bundle    {export} (signed, verified: {len(verified.files)} files)")
         say(f"check it  owntrace verify {export}")
         return result
