@@ -90,16 +90,20 @@ def _latest_frame_before(events: list[Event]) -> list[int | None]:
     return out
 
 
-def redact_session(
-    root: Path, session: Session, user: UnlockedIdentity, *, progress: Progress | None = None,
-    detector: Detector | None = None,
-) -> Report:
+def ensure_redactable(session: Session) -> None:
     if session.meta.state not in _REDACTABLE_STATES:
         raise OwnTraceError(
             f"session {session.id} is {session.meta.state}: it cannot be redacted now",
             "stop the recording first" if session.meta.state == "recording"
             else "its redacted view was already approved; record a new session to start over",
         )
+
+
+def redact_session(
+    root: Path, session: Session, user: UnlockedIdentity, *, progress: Progress | None = None,
+    detector: Detector | None = None,
+) -> Report:
+    ensure_redactable(session)
     key = session.key(user)
     damaged: list[str] = []
     events = list(session.events(key, damaged=damaged))

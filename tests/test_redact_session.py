@@ -229,9 +229,15 @@ def test_cli_redact_offline_and_no_plaintext_temp_files(home: Path, tmp_path: Pa
 
 
 def test_cli_redact_errors_are_one_line(home: Path) -> None:
+    r = run(["redact"])
+    assert r.returncode == 2 and r.stderr.startswith("error: there are no recorded sessions yet"), r.stderr
+    session = make_session(home)
     r = run(["redact", "nope"])
-    assert r.returncode == 2 and r.stderr.startswith("error: no sessions") or r.stderr.startswith("error: ")
-    assert "Traceback" not in r.stderr
+    assert r.returncode == 2 and r.stderr.startswith("error: no session matches 'nope'"), r.stderr
+    session.set_state("approved")
+    r = run(["redact", session.id])
+    assert r.returncode == 2 and r.stderr.startswith(f"error: session {session.id} is approved"), r.stderr
+    assert "Traceback" not in r.stderr and not session.has(redact.JOURNAL)
 
 
 def test_cli_redact_image(home: Path, tmp_path: Path) -> None:

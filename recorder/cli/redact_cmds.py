@@ -17,11 +17,12 @@ from .common import PassphraseFile, SessionRef, unlock
 
 def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile = None) -> None:
     """Produce the redacted view of a session (sealed) and its redaction report."""
-    from .. import redact  # presidio and spaCy load in seconds: only for the commands that need them
-
     root = paths.home()
     s = store.resolve(root, session)
     user = unlock(passphrase_file)
+    from .. import redact  # presidio and spaCy take seconds to load: only once the input is known good
+
+    redact.ensure_redactable(s)
     bar = Progress(
         TextColumn("redacting"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=Console(stderr=True), transient=True,
