@@ -9,12 +9,18 @@ APT_PACKAGES=(xvfb xauth openbox xdotool xterm x11-utils chromium age fonts-deja
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" && continue
+  [ "$pkg" = chromium ] && command -v chromium-browser >/dev/null && continue
+  need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
+  # Ubuntu ships Chromium as chromium-browser (a snap behind a deb), Debian as chromium
+  if [[ " ${need_apt[*]} " == *" chromium "* ]] && ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [^(]'; then
+    need_apt=("${need_apt[@]/#chromium/chromium-browser}")
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
