@@ -79,7 +79,26 @@ def find_boxes(words: list[Word], detector: TextDetector, size: tuple[int, int])
                 key = pad(box, PAD, size)
                 if key not in found or found[key].score < f.score:
                     found[key] = BoxFinding(key, f.entity, float(f.score), f.detector)
-    return sorted(found.values(), key=lambda b: (b.bbox[1], b.bbox[0]))
+    return join_on_lines(list(found.values()))
+
+
+def join_on_lines(findings: list[BoxFinding]) -> list[BoxFinding]:
+    """One box for findings that overlap or nearly touch on one line (two views of one value, or
+    two values side by side): a sliver left between them shows nothing worth keeping. The
+    joined finding keeps the best-scoring entity."""
+    out: list[BoxFinding] = []
+    for f in sorted(findings, key=lambda b: (b.bbox[0], b.bbox[1])):
+        b = f.bbox
+        for k, g in enumerate(out):
+            a = g.bbox
+            h = max(a[3], b[3])
+            if abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)) <= h / 2 and b[0] - (a[0] + a[2]) < h / 2:
+                best = g if g.score >= f.score else f
+                out[k] = BoxFinding(union(a, b), best.entity, best.score, best.detector)
+                break
+        else:
+            out.append(f)
+    return sorted(out, key=lambda b: (b.bbox[1], b.bbox[0]))
 
 
 def low_confidence(words: list[Word], findings: list[BoxFinding], threshold: float) -> list[tuple[Box, str]]:

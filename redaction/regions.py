@@ -244,14 +244,11 @@ def glue_width(words: list[Word], line: list[int]) -> float:
     return SPLIT_GAP * float(np.median(gaps))
 
 
-def _view(words: list[Word], first: list[int], second: list[int] | None = None) -> TextView:
+def _view(words: list[Word], line: list[int]) -> TextView:
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
-    end = _append_line(parts, spans, 0, words, first)
-    if second is None:
-        return TextView("".join(parts), spans)
-    _append_line(parts, spans, end, words, second)
-    return TextView("".join(parts), spans, [end])
+    _append_line(parts, spans, 0, words, line)
+    return TextView("".join(parts), spans)
 
 
 def line_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
@@ -275,15 +272,17 @@ def token_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
 
 
 def next_line(words: list[Word], lines: list[list[int]], n: int) -> int | None:
-    """The line right below line n in the same column (x ranges overlap), if any."""
+    """Where line n would continue if it wrapped: in the row right below, the line starting
+    farthest right but still left of where line n ends (the start of n's column)."""
     box = line_box(words, lines[n])
     best = None
     for m in range(n + 1, len(lines)):
         other = line_box(words, lines[m])
-        if other[1] <= box[1] or other[1] - bottom(box) > box[3]:
+        if other[1] <= box[1] + box[3] / 2 or other[1] - bottom(box) > box[3] or other[0] >= right(box):
             continue
-        if other[0] < right(box) and box[0] < right(other) and (best is None or other[1] < best[0]):
-            best = (other[1], m)
+        key = (other[1] // max(1, box[3]), -other[0])  # nearest row first, then rightmost start
+        if best is None or key < best[0]:
+            best = (key, m)
     return best[1] if best else None
 
 
@@ -292,7 +291,8 @@ WRAP_WINDOW = 10  # lines above and below that set a column's right margin
 
 def wrapped_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
     """Lines that wrap into the line below, glued to it without a separator, so an entity
-    wrapped across lines (terminal, editor, long URL) reads as one token. Only character wrap
+    wrapped across lines (terminal, editor, long URL) reads as one token (a wrapped card
+    number keeps its spaces: findings here may hold whitespace). Only character wrap
     splits a token, and a character-wrapped line ends at its column's right margin: within
     about a character of the farthest-reaching nearby line of the same column."""
     boxes = [line_box(words, line) for line in lines]
@@ -307,7 +307,14 @@ def wrapped_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
             if other[0] < right(box) and box[0] < right(other) and abs(other[1] - box[1]) <= WRAP_WINDOW * 2 * box[3]
         )
         if right(box) >= margin - 0.75 * box[3]:
-            views.append(_view(words, lines[n], lines[m]))
+            # glue OCR's token splits too: a wrapped value is often also split within a line
+            parts: list[str] = []
+            spans: list[tuple[int, int, int]] = []
+            junctions: list[int] = []
+            end = _append_line(parts, spans, 0, words, lines[n], glue_width(words, lines[n]), junctions)
+            junctions.append(end)
+            _append_line(parts, spans, end, words, lines[m], glue_width(words, lines[m]), junctions)
+            views.append(TextView("".join(parts), spans, junctions))
     return views
 
 

@@ -106,7 +106,7 @@ def typed_frames(text: str, step: int = 3):
 
 def test_incremental_gives_the_same_boxes_as_full_redaction(detector):
     text = f"mail -s hello {EMAIL} --token {TOKEN}"
-    frames = list(typed_frames(text, step=4))
+    frames = list(typed_frames(text, step=6))
     incremental = FrameRedactor(detector)
     for frame in frames:
         inc = incremental.redact(frame)
@@ -170,3 +170,15 @@ def test_failure_resets_incremental_state(detector):
     before = redactor.ocr_pixels
     redactor.redact(frames[-1])
     assert redactor.ocr_pixels - before == frames[-1].width * frames[-1].height  # read whole again
+
+
+def test_findings_side_by_side_on_a_line_become_one_box():
+    from redaction.image import BoxFinding, join_on_lines
+
+    joined = join_on_lines([
+        BoxFinding((10, 10, 50, 16), "SECRET", 0.8, "secrets"),
+        BoxFinding((64, 11, 40, 16), "SECRET", 0.9, "secrets"),  # 4 px further on the same line
+        BoxFinding((10, 40, 50, 16), "EMAIL_ADDRESS", 1.0, "presidio"),  # next line: kept apart
+    ])
+    assert [(f.bbox, f.entity, f.score) for f in joined] == [
+        ((10, 10, 94, 17), "SECRET", 0.9), ((10, 40, 50, 16), "EMAIL_ADDRESS", 1.0)]

@@ -146,3 +146,13 @@ def test_span_boxes_cover_whole_words_one_box_per_line():
 def test_a_line_short_of_its_columns_margin_is_not_glued():
     words = words_of([[("13:47", 10)], [("maria@example.com", 10)], [("a much longer line of text", 10)]])
     assert wrapped_views(words, group_lines(words)) == []
+
+
+def test_a_fragment_at_the_right_edge_continues_at_the_left_margin():
+    # a terminal row: text, a wide run of spaces, then the start of an email that wraps
+    words = words_of([[("write", 10), ("to", 52), ("carlos.fernand", 400)], [("ez@example.org", 10), ("today", 120)]])
+    lines = group_lines(words)
+    assert len(lines) == 3  # the far fragment is a line of its own
+    (view,) = wrapped_views(words, lines)
+    assert view.text == "carlos.fernandez@example.org today"
+    assert view.counts(0, len("carlos.fernandez@example.org"))
