@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from recorder.demo.flow import run_demo
-from recorder.demo.persona import DEMO_PERSONA
+from recorder.demo.persona import DEMO_PASSPHRASE, DEMO_PERSONA
 from recorder.errors import OwnTraceError
 from recorder.verify import verify_bundle
 from tests.guards import parse_connects, scan_plaintext
@@ -277,3 +277,23 @@ def test_demo_here_records_what_the_person_does_between_the_prompts(home, user, 
     assert "echo my own task" in typed
     assert any(e.kind == "window" and e.get("title") == "guided demo" for e in events)
     assert session.meta.state == "recorded" and session.meta.frames > 0
+
+
+def test_demo_home_is_throwaway_unless_kept(tmp_path: Path):
+    from recorder.demo.flow import close_home, open_home
+    from recorder.store import SessionWriter, list_sessions
+
+    said: list[str] = []
+    home = open_home(None, said.append)
+    try:
+        assert home.temporary and (home.root / "identity.age").exists()
+        assert f'deny = ["{DEMO_PERSONA.name}"]' in (home.root / "config.toml").read_text()
+        assert any(DEMO_PASSPHRASE in line for line in said)  # the person is told the passphrase
+        SessionWriter.create(home.root, name="demo").close()
+        close_home(home, keep=True, say=said.append)
+        assert len(list_sessions(home.root)) == 1
+        assert f"export OWNTRACE_HOME={home.root}" in said[-1]
+        close_home(home, keep=False, say=said.append)
+        assert not home.root.exists()
+    finally:
+        shutil.rmtree(home.root, ignore_errors=True)
