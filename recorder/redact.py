@@ -45,7 +45,12 @@ def frame_rel(n: int) -> str:
 def user_detector(root: Path, extra_deny: list[str] | tuple[str, ...] = ()) -> Detector:
     """A detector with the user's deny-list and phone regions from config.toml."""
     cfg = config.load(root)
-    return Detector(deny=[*cfg.deny, *extra_deny], phone_regions=cfg.phone_regions)
+    try:
+        return Detector(deny=[*cfg.deny, *extra_deny], phone_regions=cfg.phone_regions)
+    except Exception as e:  # a broken NLP install or a bad phone region: nothing can be redacted
+        raise OwnTraceError(f"cannot start the text detectors: {type(e).__name__}: {e}",
+                            "check [redaction] phone_regions in config.toml; `owntrace doctor` shows what is missing"
+                            ) from None
 
 
 def study_deny(root: Path, session: Session) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 # tldextract reads this when an extractor is built; empty means "no URLs to fetch"
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
+import phonenumbers  # noqa: E402
 import spacy  # noqa: E402
 import tldextract.tldextract  # noqa: E402
 from spacy.language import Language  # noqa: E402
@@ -105,6 +106,9 @@ class Analyzer:
 
 def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), use_ner: bool | None = None) -> Analyzer:
     """An AnalyzerEngine with exactly the recognizers OwnTrace uses, built without network."""
+    unknown = [r for r in phone_regions if r not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ValueError(f"unknown phone regions {unknown}: use two-letter country codes such as US, GB, DE")
     if use_ner is None:
         use_ner = ner_available()
     nlp, model = _pipeline(use_ner)

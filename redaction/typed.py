@@ -112,7 +112,7 @@ class _Builder:
         if key in _MODIFIER_KEYS:
             return
         command = mods & {"ctrl", "alt", "super"}
-        if (command == {"ctrl"} and key == "v") or (key == "insert" and "shift" in mods and not command):
+        if (command == {"ctrl"} and key in ("v", "\x16")) or (key == "insert" and "shift" in mods and not command):
             self._insert(Unit(PASTE, i, self.title))
             return
         if command:

@@ -201,6 +201,14 @@ def test_study_session_needs_its_study(home: Path, user) -> None:
     assert not session.has(redact.JOURNAL)
 
 
+def test_bad_config_is_a_one_line_error(home: Path, user) -> None:
+    (home / "config.toml").write_text('[redaction]\nphone_regions = ["USA"]\n')
+    session = make_session(home)
+    with pytest.raises(OwnTraceError, match="unknown phone regions"):
+        redact.redact_session(home, session, user)
+    assert not session.has(redact.JOURNAL) and session.meta.state == "recorded"
+
+
 def test_deny_list_comes_from_config(home: Path, user) -> None:
     (home / "config.toml").write_text('[redaction]\ndeny = ["Jane Roe", "terminal"]\n')
     session = make_session(home)

@@ -200,6 +200,8 @@ def test_phone_regions_are_configurable() -> None:
     text = "Tel. 030 90182012"  # a national Berlin number: needs the DE region
     assert ("PHONE_NUMBER", "030 90182012") in entities(Detector(phone_regions=["DE"]), text)
     assert entities(Detector(phone_regions=["US"]), text) == []
+    with pytest.raises(ValueError, match="XX"):
+        Detector(phone_regions=["US", "XX"])
 
 
 def test_status_lines_for_doctor() -> None:
