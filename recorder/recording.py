@@ -36,6 +36,7 @@ LOG_FILE = "recorder.log"  # stderr of a detached recorder: status lines and err
 TYPING_PAUSE_NS = 1_000_000_000  # a key after this much quiet gets a frame of its own
 SCROLL_RUN_NS = 500_000_000  # scroll notches closer than this are one scroll action
 TIMER_S = 0.25  # journal sealing, window polling, status file, --duration
+DRAIN_QUIET_S, DRAIN_MAX_S = 0.3, 5.0  # at stop, input already sent by the X server is still taken in
 SIGNAL_PAUSE, SIGNAL_RESUME = signal.SIGUSR1, signal.SIGUSR2
 
 
@@ -139,6 +140,8 @@ class Recording:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._paused = False
+        self._input_closed = False
+        self._last_input = 0.0
         self._requests: list[str] = []  # from signal handlers, applied by the main loop
         self._coalescer = MoveCoalescer()
         self._dropped_keys: set[str] = set()
@@ -191,9 +194,9 @@ class Recording:
         old_handlers = self._install_signals()
         try:
             self._check_window()
+            self._input.start()  # input first: the first keys need no frame to be recorded
             if self._sampler:
                 self._sampler.start()
-            self._input.start()
             self._write_status()
             timer = threading.Thread(target=self._timer_loop, name="owntrace-timer", daemon=True)
             timer.start()
@@ -225,6 +228,11 @@ class Recording:
 
     def _shutdown(self) -> None:
         self._stop.set()
+        deadline = time.monotonic() + DRAIN_MAX_S
+        while not self.error and time.monotonic() < deadline and time.monotonic() - self._last_input < DRAIN_QUIET_S:
+            time.sleep(0.05)
+        with self._lock:
+            self._input_closed = True
         self._input.stop()
         if self._sampler:
             self._sampler.stop()
@@ -358,8 +366,9 @@ class Recording:
     def _on_input(self, event: Event) -> None:
         """Called on pynput's threads for every raw input event."""
         try:
+            self._last_input = time.monotonic()
             with self._lock:
-                if self._stop.is_set():
+                if self._input_closed:
                     return
                 if event.kind in ("key_down", "key_up"):
                     passed, toggled = self._hotkey.feed(event)

@@ -1,8 +1,9 @@
 """Frame encoding: full PNGs (keyframes) and delta PNGs, exact by construction.
 
-A delta frame is an RGBA PNG covering the bounding box of the tiles that differ from its base
-keyframe; changed tiles are opaque copies of the new pixels, unchanged ones fully transparent
-(and zero, so they compress to almost nothing). Its tEXt chunks name the base frame and where
+A delta frame is a PNG with transparency covering the bounding box of the tiles that differ
+from its base keyframe; changed tiles are opaque copies of the new pixels, unchanged ones fully
+transparent (and zero, so they compress to almost nothing). All-grey pictures are stored as
+8-bit grey and pictures with at most 255 colours as palette PNGs, both exact. Its tEXt chunks name the base frame and where
 the box sits; composing it on the base gives back the captured picture exactly.
 Screens are handled as (H, W) uint32 arrays of BGRX pixels as X delivers them.
 Pure: arrays in, PNG bytes out (in memory only).
@@ -38,14 +39,67 @@ def to_rgb(bgrx: np.ndarray) -> np.ndarray:
     return bgrx.view(np.uint8).reshape(*bgrx.shape, 4)[..., 2::-1]
 
 
+def _image(bgrx: np.ndarray) -> Image.Image:
+    h, w = bgrx.shape
+    return Image.frombuffer("RGB", (w, h), np.ascontiguousarray(bgrx), "raw", "BGRX", 0, 1)
+
+
+def _is_gray(bgrx: np.ndarray) -> np.ndarray:
+    return (bgrx & 0xFFFFFF) == (bgrx & 0xFF) * 0x010101
+
+
+_LUT: np.ndarray | None = None  # 0xRRGGBB -> palette index; 16 MB virtual, only touched pages resident
+
+
+def _indexed(im: Image.Image, bgrx: np.ndarray, mask: np.ndarray | None) -> Image.Image | None:
+    """The same picture as an exact palette image when it has few enough colours (text, UI
+    chrome): a third of the bytes to compress and far smaller files. None when it has more."""
+    global _LUT
+    colors = im.getcolors(255)
+    if colors is None:
+        return None
+    if _LUT is None:
+        _LUT = np.zeros(1 << 24, np.uint8)
+    rgb = [c for _n, c in colors]
+    keys = np.array([(r << 16) | (g << 8) | b for r, g, b in rgb], np.uint32)
+    _LUT[keys] = np.arange(len(keys), dtype=np.uint8)
+    idx = _LUT[bgrx & 0xFFFFFF]
+    palette = [v for c in rgb for v in c]
+    out_info = {}
+    if mask is not None:
+        idx[~mask] = len(keys)  # one extra entry, fully transparent
+        palette += [0, 0, 0]
+        out_info["transparency"] = len(keys)
+    p = Image.fromarray(idx, "P")
+    p.putpalette(palette)
+    p.info.update(out_info)
+    return p
+
+
+def _gray(bgrx: np.ndarray, mask: np.ndarray | None) -> Image.Image | None:
+    """The picture as exact 8-bit grey (with alpha for a delta) when every pixel is grey:
+    antialiased text on a plain terminal has a few hundred greys and nothing else."""
+    if not _is_gray(bgrx[::16, ::16]).all() or not _is_gray(bgrx).all():  # a colour screen fails fast
+        return None
+    gray = Image.fromarray((bgrx & 0xFF).astype(np.uint8), "L")
+    if mask is None:
+        return gray
+    return Image.merge("LA", (gray, Image.fromarray(mask.astype(np.uint8) * 255, "L")))
+
+
 def _png(im: Image.Image, info: PngImagePlugin.PngInfo | None = None) -> bytes:
     out = io.BytesIO()
-    im.save(out, "PNG", compress_level=PNG_LEVEL, pnginfo=info)
+    extra = {"transparency": im.info["transparency"]} if "transparency" in im.info else {}
+    im.save(out, "PNG", compress_level=PNG_LEVEL, pnginfo=info, **extra)
     return out.getvalue()
 
 
 def encode_full(bgrx: np.ndarray) -> bytes:
-    return _png(Image.fromarray(np.ascontiguousarray(to_rgb(bgrx)), "RGB"))
+    gray = _gray(bgrx, None)
+    if gray is not None:
+        return _png(gray)
+    im = _image(bgrx)
+    return _png(_indexed(im, bgrx, None) or im)
 
 
 @dataclass(frozen=True)
@@ -56,7 +110,7 @@ class Delta:
     x: int
     y: int
     pixels: np.ndarray  # (h, w) uint32 BGRX, a copy
-    mask: np.ndarray  # (h, w) bool: True where the pixel belongs to a changed tile
+    mask: np.ndarray  # (h, w) bool: True where the pixel is taken from this frame, not the base
 
 
 def make_delta(frame: np.ndarray, base_frame: np.ndarray, base: int, tiles: np.ndarray) -> Delta:
@@ -67,18 +121,26 @@ def make_delta(frame: np.ndarray, base_frame: np.ndarray, base: int, tiles: np.n
     y1, x1 = min(y1, h), min(x1, w)
     sub = tiles[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     mask = np.repeat(np.repeat(sub, TILE, axis=0), TILE, axis=1)[: y1 - y0, : x1 - x0]
-    return Delta(base, int(x0), int(y0), frame[y0:y1, x0:x1].copy(), mask)
+    pixels = frame[y0:y1, x0:x1]
+    # coloured pixels that did not change (a window border in a tile of changed grey text) are
+    # left to the base, so the tile can still be stored as grey
+    mask &= ~((pixels == base_frame[y0:y1, x0:x1]) & ~_is_gray(pixels))
+    return Delta(base, int(x0), int(y0), pixels.copy(), mask)
 
 
 def encode_delta(d: Delta) -> bytes:
-    rgba = np.zeros((*d.pixels.shape, 4), np.uint8)
-    rgba[..., :3] = to_rgb(d.pixels)
-    rgba[..., 3] = 255
-    rgba[~d.mask] = 0
+    pixels = np.where(d.mask, d.pixels, 0).astype(np.uint32)  # unchanged tiles: zero, compress to nothing
+    out = _gray(pixels, d.mask)
+    im = _image(pixels) if out is None else None
+    if out is None:
+        out = _indexed(im, pixels, d.mask)
+    if out is None:
+        out = im.convert("RGBA")
+        out.putalpha(Image.fromarray(d.mask.astype(np.uint8) * 255, "L"))
     info = PngImagePlugin.PngInfo()
     info.add_text(BASE_KEY, str(d.base))
     info.add_text(ORIGIN_KEY, f"{d.x},{d.y}")
-    return _png(Image.fromarray(rgba, "RGBA"), info)
+    return _png(out, info)
 
 
 def delta_base(im: Image.Image) -> int | None:

@@ -4,7 +4,8 @@ blacked out before anything is compared or encoded, and the frame policy decides
 Frame policy:
   - a frame just before each action: the latest grab, kept in memory, stored when the action
     arrives (or a `dup` reference when the screen has not changed since the last stored frame);
-  - on visible change at most `max_fps` frames per second;
+  - on visible change at most `max_fps` frames per second, backing off to one per 5 s while
+    the screen changes without pause;
   - a full keyframe every `keyframe_s` while the screen changes, delta frames in between
     (see frames.py); a frame identical to its keyframe is stored once, as a `dup` reference.
 Pixels live in memory only: encoded to PNG in memory, sealed, then written.
@@ -27,9 +28,11 @@ from ..store import SessionWriter
 from . import frames
 from .windows import Rect
 
-GRAB_INTERVAL_S = 0.2  # how stale the in-memory screen may be when an action arrives
+GRAB_INTERVAL_S = 0.25  # how stale the in-memory screen may be when an action arrives
 RECT_REFRESH_S = 0.5  # excluded windows are re-listed at least this often
 FULL_DELTA_SHARE = 0.5  # a delta covering more tiles than this is stored as a keyframe
+MAX_CHANGE_GAP_NS = 5_000_000_000
+MAX_PENDING_ENCODES = 2  # change frames wait while the encoder is this far behind
 
 
 def open_mss():
@@ -48,12 +51,33 @@ def monitors() -> list[dict[str, Any]]:
         ] or [{"x": 0, "y": 0, "w": sct.monitors[0]["width"], "h": sct.monitors[0]["height"], "scale": 1.0}]
 
 
-def _union(a: Rect | None, b: Rect) -> Rect:
-    if a is None:
-        return b
+def _union(a: Rect, b: Rect) -> Rect:
     x0, y0 = min(a[0], b[0]), min(a[1], b[1])
     x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
     return (x0, y0, x1 - x0, y1 - y0)
+
+
+def _near(a: Rect, b: Rect, gap: int = 32) -> bool:
+    return a[0] - gap <= b[0] + b[2] and b[0] - gap <= a[0] + a[2] and a[1] - gap <= b[1] + b[3] and b[1] - gap <= a[1] + a[3]
+
+
+def add_rect(rects: list[Rect], r: Rect, limit: int = 8) -> list[Rect]:
+    """Damaged areas as a few boxes: a new rectangle merges with every box it touches, so two
+    busy windows far apart are grabbed as two boxes, not as the screen between them."""
+    merged = r
+    keep = []
+    for q in rects:
+        if _near(q, merged):
+            merged = _union(q, merged)
+        else:
+            keep.append(q)
+    keep.append(merged)
+    if len(keep) > limit:
+        box = keep[0]
+        for q in keep[1:]:
+            box = _union(box, q)
+        return [box]
+    return keep
 
 
 def _clip(r: Rect, w: int, h: int) -> tuple[int, int, int, int] | None:
@@ -78,6 +102,8 @@ class ScreenSampler:
         self._excluded_rects = excluded_rects
         self._on_error = on_error
         self._min_gap_ns = int(1e9 / max_fps) if max_fps > 0 else None
+        self._gap_ns = self._min_gap_ns
+        self._last_change_t = -(10**18)
         self._keyframe_ns = int(keyframe_s * 1e9)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -86,7 +112,7 @@ class ScreenSampler:
         self._jobs: queue.Queue = queue.Queue()
         self._rects: list[Rect] = []
         self._cur: np.ndarray | None = None  # the screen now, excluded windows black
-        self._stored: np.ndarray | None = None  # the last stored frame, composed
+        self._touched: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 changed since the keyframe
         self._key: np.ndarray | None = None  # the last keyframe
         self._key_n = 0
         self._key_t = 0
@@ -107,10 +133,12 @@ class ScreenSampler:
     def stop(self) -> None:
         """Stop sampling and wait until every reserved frame is sealed on disk."""
         self._stop.set()
+        sampler, encoder = self._threads
+        if sampler.ident is not None:
+            sampler.join(30)  # its last frame is queued before the encoder's end marker
         self._jobs.put(None)
-        for t in self._threads:
-            if t.ident is not None:
-                t.join(30)
+        if encoder.ident is not None:
+            encoder.join(60)
 
     def pause(self) -> None:
         with self._lock:
@@ -152,23 +180,43 @@ class ScreenSampler:
         full = self._key is None or t - self._key_t >= self._keyframe_ns
         tiles = None
         if not full:
-            tiles = frames.changed_tiles(cur, self._key)
+            tiles = self._tiles_changed_since_key()
             count = int(tiles.sum())
             if count == 0:  # back to exactly the keyframe
-                self._stored, self._changed, self._last_n = self._key, False, self._key_n
+                self._changed, self._last_n = False, self._key_n
                 return self._frame_event(t, self._key_n, reason, dup=True)
             full = count > FULL_DELTA_SHARE * tiles.size
         n = self._writer.reserve_frame()
-        snapshot = cur.copy()
         if full:
-            self._key, self._key_n, self._key_t = snapshot, n, t
+            snapshot = cur.copy()
+            self._key, self._key_n, self._key_t, self._touched = snapshot, n, t, None
             self._jobs.put((n, snapshot))
             event = self._frame_event(t, n, "action" if reason == "action" else "keyframe")
         else:
             self._jobs.put((n, frames.make_delta(cur, self._key, self._key_n, tiles)))
             event = self._frame_event(t, n, reason, base=self._key_n)
-        self._stored, self._changed, self._last_n, self._last_store_t = snapshot, False, n, t
+        self._changed, self._last_n, self._last_store_t = False, n, t
         return event
+
+    def _tiles_changed_since_key(self) -> np.ndarray:
+        """Changed tiles against the keyframe, compared only where grabs changed pixels."""
+        h, w = self._cur.shape
+        T = frames.TILE
+        tiles = np.zeros((-(-h // T), -(-w // T)), bool)
+        if self._touched is not None:
+            x0, y0, x1, y1 = self._touched
+            sub = frames.changed_tiles(self._cur[y0:y1, x0:x1], self._key[y0:y1, x0:x1])
+            tiles[y0 // T : y0 // T + sub.shape[0], x0 // T : x0 // T + sub.shape[1]] = sub
+        return tiles
+
+    def _touch(self, x0: int, y0: int, x1: int, y1: int) -> None:
+        """Remember (tile-aligned) where the screen may differ from the keyframe."""
+        T = frames.TILE
+        box = (x0 // T * T, y0 // T * T, x1, y1)
+        if self._touched is not None:
+            a = self._touched
+            box = (min(a[0], box[0]), min(a[1], box[1]), max(a[2], box[2]), max(a[3], box[3]))
+        self._touched = box
 
     # --- threads -------------------------------------------------------------------------------
     def _encode_loop(self) -> None:
@@ -189,12 +237,13 @@ class ScreenSampler:
         has_damage = d.has_extension("DAMAGE")
         if has_damage:
             d.damage_query_version()
-            dmg = root.damage_create(damage.DamageReportBoundingBox)
+            dmg = root.damage_create(damage.DamageReportDeltaRectangles)
             d.flush()
         sct = open_mss()
         box = sct.monitors[0]
         ox, oy, w, h = box["left"], box["top"], box["width"], box["height"]
-        area: Rect | None = (ox, oy, w, h)
+        whole = (ox, oy, w, h)
+        areas: list[Rect] = [whole]
         self._rects = self._excluded_rects()
         last_grab = last_rects = 0.0
         try:
@@ -202,13 +251,12 @@ class ScreenSampler:
                 if has_damage:
                     select.select([d.fileno()], [], [], GRAB_INTERVAL_S)
                     while d.pending_events():
-                        ev = d.next_event()
-                        a = getattr(ev, "area", None)
+                        a = getattr(d.next_event(), "area", None)
                         if a is not None:
-                            area = _union(area, (a.x, a.y, a.width, a.height))
+                            areas = add_rect(areas, (a.x, a.y, a.width, a.height))
                 else:
                     time.sleep(GRAB_INTERVAL_S)
-                    area = (ox, oy, w, h)
+                    areas = [whole]
                 now = time.monotonic()
                 with self._lock:
                     paused = self._paused
@@ -216,49 +264,54 @@ class ScreenSampler:
                     if has_damage:
                         d.damage_subtract(dmg, X.NONE, X.NONE)
                         d.flush()
-                    area = (ox, oy, w, h)  # everything is fresh after resume
+                    areas = [whole]  # everything is fresh after resume
                     continue
                 if now - last_grab < GRAB_INTERVAL_S:
                     continue
-                if area is not None or now - last_rects >= RECT_REFRESH_S:
+                if areas or now - last_rects >= RECT_REFRESH_S:
                     rects = self._excluded_rects()
                     last_rects = now
                     if rects != self._rects:
                         for r in self._rects:  # pixels under a window that is no longer excluded
-                            area = _union(area, r)
+                            areas = add_rect(areas, r)
                         self._rects = rects
                         if self._cur is not None:
                             with self._lock:
                                 self._blackout(self._cur, ox, oy)
                                 self._changed = True
-                if area is None:
+                                self._touch(0, 0, w, h)
+                if not areas:
                     self._maybe_store_change()
                     continue
                 if has_damage:
                     d.damage_subtract(dmg, X.NONE, X.NONE)  # before grabbing: later damage is seen next round
                     d.flush()
-                region = _clip((area[0] - ox, area[1] - oy, area[2], area[3]), w, h)
-                area = None
+                todo, areas = areas, []
                 last_grab = now
-                if region is None:
-                    continue
-                x0, y0, x1, y1 = region
-                shot = sct.grab({"left": ox + x0, "top": oy + y0, "width": x1 - x0, "height": y1 - y0})
-                pixels = np.frombuffer(shot.raw, np.uint32).reshape(shot.height, shot.width).copy()
-                self._blackout(pixels, ox + x0, oy + y0)
-                with self._lock:
-                    if self._cur is None:
-                        self._cur = np.zeros((h, w), np.uint32)
-                    self._cur[y0:y1, x0:x1] = pixels
-                    if not self._changed and self._stored is not None:
-                        self._changed = bool((self._stored[y0:y1, x0:x1] != pixels).any())
-                    elif self._stored is None:
-                        self._changed = True
+                for area in todo:
+                    region = _clip((area[0] - ox, area[1] - oy, area[2], area[3]), w, h)
+                    if region is not None:
+                        self._grab(sct, region, ox, oy, w, h)
                 self._ready.set()
                 self._maybe_store_change()
         finally:
             sct.close()
             d.close()
+
+    def _grab(self, sct, region: tuple[int, int, int, int], ox: int, oy: int, w: int, h: int) -> None:
+        x0, y0, x1, y1 = region
+        shot = sct.grab({"left": ox + x0, "top": oy + y0, "width": x1 - x0, "height": y1 - y0})
+        pixels = np.frombuffer(shot.raw, np.uint32).reshape(shot.height, shot.width).copy()
+        self._blackout(pixels, ox + x0, oy + y0)
+        with self._lock:
+            if self._cur is None:
+                self._cur = np.zeros((h, w), np.uint32)
+                self._changed = True
+            elif not (self._cur[y0:y1, x0:x1] != pixels).any():
+                return
+            self._cur[y0:y1, x0:x1] = pixels
+            self._changed = True
+            self._touch(x0, y0, x1, y1)
 
     def _blackout(self, pixels: np.ndarray, x0: int, y0: int) -> None:
         """Black out excluded windows in `pixels`, a block whose top-left is (x0, y0) on the root."""
@@ -271,9 +324,14 @@ class ScreenSampler:
     def _maybe_store_change(self) -> None:
         t = self._writer.now()
         with self._lock:
-            if self._paused or not self._changed or self._cur is None:
+            if self._paused or not self._changed or self._cur is None or self._jobs.qsize() > MAX_PENDING_ENCODES:
                 return
-            if self._min_gap_ns is None or t - self._last_store_t < self._min_gap_ns:
+            if self._gap_ns is None or t - self._last_store_t < self._min_gap_ns or t - self._last_change_t < self._gap_ns:
                 return
+            # a screen that keeps changing (a scrolling log, a video) is sampled ever more
+            # sparsely, down to one frame per MAX_CHANGE_GAP_S; actions still get fresh frames
+            continuous = t - self._last_change_t < 2 * self._gap_ns
+            self._gap_ns = min(2 * self._gap_ns, MAX_CHANGE_GAP_NS) if continuous else self._min_gap_ns
+            self._last_change_t = t
             event = self._store_locked(t, "change")
         self._emit(event)
