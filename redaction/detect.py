@@ -33,11 +33,11 @@ class Detector:
         deny: Sequence[str] = (),
         phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"),
         threshold: float = 0.3,
-        use_ner: bool | None = None,
+        ner_model: str | None = presidio_engine.AUTO,
     ) -> None:
         self.threshold = threshold
         self.deny = DenyList(deny)
-        self._analyzer = presidio_engine.build(phone_regions, use_ner)
+        self._analyzer = presidio_engine.build(phone_regions, ner_model)
         self._cache: OrderedDict[str, list[Finding]] = OrderedDict()  # titles and OCR lines repeat a lot
 
     def status(self) -> dict:

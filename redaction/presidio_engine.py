@@ -46,6 +46,7 @@ from presidio_analyzer.predefined_recognizers import (  # noqa: E402
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
 
 NER_MODEL = "en_core_web_sm"
+AUTO = "auto"
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
 PATTERN_ENTITIES = (
     "EMAIL_ADDRESS",
@@ -87,14 +88,12 @@ def ner_available() -> bool:
     return spacy.util.is_package(NER_MODEL)
 
 
-def _pipeline(use_ner: bool) -> tuple[Language, str | None]:
-    if use_ner:
-        nlp = spacy.load(NER_MODEL, exclude=["lemmatizer"])
-        nlp.add_pipe("owntrace_lowercase_lemma", last=True)
-        return nlp, NER_MODEL
-    nlp = spacy.blank("en")
-    nlp.add_pipe("owntrace_lowercase_lemma")
-    return nlp, None
+def _pipeline(ner_model: str | None) -> Language:
+    """`ner_model`: an installed spaCy package name or a pipeline folder (spacy.load never
+    downloads), or None for a blank English pipeline."""
+    nlp = spacy.load(ner_model, exclude=["lemmatizer"]) if ner_model else spacy.blank("en")
+    nlp.add_pipe("owntrace_lowercase_lemma", last=True)
+    return nlp
 
 
 @dataclass
@@ -104,14 +103,15 @@ class Analyzer:
     entities: tuple[str, ...]
 
 
-def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), use_ner: bool | None = None) -> Analyzer:
-    """An AnalyzerEngine with exactly the recognizers OwnTrace uses, built without network."""
+def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), ner_model: str | None = AUTO) -> Analyzer:
+    """An AnalyzerEngine with exactly the recognizers OwnTrace uses, built without network.
+    `ner_model`: AUTO uses en_core_web_sm when installed; a package name or a pipeline folder;
+    None for patterns and checksums only."""
     unknown = [r for r in phone_regions if r not in phonenumbers.SUPPORTED_REGIONS]
     if unknown:
         raise ValueError(f"unknown phone regions {unknown}: use two-letter country codes such as US, GB, DE")
-    if use_ner is None:
-        use_ner = ner_available()
-    nlp, model = _pipeline(use_ner)
+    model = (NER_MODEL if ner_available() else None) if ner_model == AUTO else ner_model
+    nlp = _pipeline(model)
     recognizers = [
         EmailRecognizer(),
         PhoneRecognizer(supported_regions=list(phone_regions)),

@@ -196,6 +196,28 @@ def test_detector_api(detector: Detector) -> None:
         assert status["lost_without_ner"] == ["PERSON", "LOCATION", "ORGANIZATION"]
 
 
+def test_ner_pipeline_adds_names_places_and_organisations(tmp_path: Path) -> None:
+    """The NER path with a real spaCy pipeline, built here with rules (no trained model is
+    installable from a trustworthy source): its PERSON/GPE/ORG spans reach the findings."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([
+        {"label": "PERSON", "pattern": [{"LOWER": "maria"}, {"LOWER": "garcia"}]},
+        {"label": "GPE", "pattern": "Hamburg"},
+        {"label": "ORG", "pattern": [{"LOWER": "globex"}]},
+    ])
+    nlp.to_disk(tmp_path / "ner")
+    d = Detector(ner_model=str(tmp_path / "ner"))
+    text = "Maria Garcia moved to Hamburg to work for Globex; mail maria@example.com"
+    assert entities(d, text) == [("PERSON", "Maria Garcia"), ("LOCATION", "Hamburg"), ("ORGANIZATION", "Globex"),
+                                 ("EMAIL_ADDRESS", "maria@example.com")]
+    assert d.status() == {"ner": True, "ner_model": str(tmp_path / "ner"), "lost_without_ner": []}
+    plain = Detector(ner_model=None)
+    assert [e for e, _ in entities(plain, text)] == ["EMAIL_ADDRESS"]
+    assert plain.status()["lost_without_ner"] == ["PERSON", "LOCATION", "ORGANIZATION"]
+
+
 def test_phone_regions_are_configurable() -> None:
     text = "Tel. 030 90182012"  # a national Berlin number: needs the DE region
     assert ("PHONE_NUMBER", "030 90182012") in entities(Detector(phone_regions=["DE"]), text)
