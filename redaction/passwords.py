@@ -44,14 +44,14 @@ def _line_prompts(line: str) -> bool:
     return bool(_NO_ECHO_COMMAND.search(s) or _PROMPT.search(s))
 
 
-def typed(text: str, prompted_lines: Collection[int] = ()) -> list[Finding]:
+def typed(text: str, prompted_lines: Collection[int] = (), previous: str = "") -> list[Finding]:
     """Password lines in the typed text of one focus run (lines end with Enter).
 
     `prompted_lines`: numbers of the lines typed while the window title or the screen asked for
-    a password (see `title_asks`)."""
+    a password (see `title_asks`); `previous`: the line typed before the run in the same window
+    (see `after`)."""
     out: list[Finding] = []
     pos = 0
-    previous = ""
     for n, line in enumerate(text.split("\n")):
         start, end = pos, pos + len(line)
         pos = end + 1
@@ -64,3 +64,14 @@ def typed(text: str, prompted_lines: Collection[int] = ()) -> list[Finding]:
         else:
             previous = line
     return out
+
+
+def after(text: str, previous: str = "") -> str:
+    """The line that text typed next in the same window follows: the last line of `text`, or
+    nothing when that line was a password (it prompts for nothing)."""
+    found = typed(text, previous=previous)
+    end = len(text.rstrip("\n"))
+    start = text.rfind("\n", 0, end) + 1
+    if not text[start:end].strip():
+        return previous
+    return "" if any(f.start <= start < f.end or start <= f.start < end for f in found) else text[start:end]

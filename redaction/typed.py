@@ -54,6 +54,7 @@ class TypedRun:
     typed: list[Unit] = field(default_factory=list)  # every unit in typing order, deleted ones too,
     # with a break (event -1) at each edit
     key_events: list[int] = field(default_factory=list)  # journal indices of all its key events
+    context: str = ""  # the line typed before this run in the same window (a password prompt's command?)
 
     @property
     def text(self) -> str:
@@ -184,6 +185,10 @@ def rebuild(events: Sequence[Any]) -> list[TypedRun]:
         elif kind == "excluded" or (kind == "click" and e.get("pressed")):
             b.close()
     b.close()
+    last: dict[Any, str] = {}  # per window: `sudo …` typed, a click, then the password is one flow
+    for run in b.runs:
+        run.context = last.get(run.wid, "")
+        last[run.wid] = passwords.after(run.text, run.context)
     return b.runs
 
 
@@ -241,7 +246,7 @@ def find_in_run(
     out: list[TypedFinding] = []
     text = run.text
     covered: set[int] = set()
-    for f in merge(detect(text) + passwords.typed(text, _lines_prompted(run, prompted))):
+    for f in merge(detect(text) + passwords.typed(text, _lines_prompted(run, prompted), run.context)):
         evs = _events_to_redact(run, events, run.span_events(f.start, f.end))
         covered.update(evs)
         out.append(TypedFinding(run.start, f, evs, value=text[f.start:f.end]))

@@ -156,6 +156,17 @@ def test_password_after_no_echo_command_and_typed_prompt(detector):
     assert texts(out) == ["sudo apt update\n<PASSWORD>\nls\nread -s -p 'Password: ' pw\n<PASSWORD>\necho ok\n"]
 
 
+def test_password_after_a_click_or_a_visit_to_another_window(detector):
+    j = Journal(wid=1).type("sudo apt update\n")
+    j._add("click", x=1, y=1, button="left", pressed=True)
+    j.window("browser", wid=2).type("news\n")
+    j.window("xterm", wid=1).type("hunter2\nls\n")
+    out = redacted_journal(j.events, typed.find(j.events, detector.find))
+    assert texts(out) == ["sudo apt update\n", "news\n", "<PASSWORD>\nls\n"]
+    j = Journal(wid=1).type("sudo ls\nhunter2\n").window("x", wid=2).window("xterm", wid=1).type("ls\n")
+    assert texts(redacted_journal(j.events, typed.find(j.events, detector.find))) == ["sudo ls\n<PASSWORD>\n", "ls\n"]
+
+
 def test_password_when_title_or_screen_asks(detector):
     j = Journal(title="[sudo] password for jane").type("letmein\n")
     assert texts(redacted_journal(j.events, typed.find(j.events, detector.find))) == ["<PASSWORD>\n"]
