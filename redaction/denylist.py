@@ -36,23 +36,35 @@ class DenyList:
                 if m.end() > m.start()]
 
 
-_PREFIX_MIN = 4  # a shorter prefix of a typed value is too common to redact on sight
+_PREFIX_ALNUM = 4  # a prefix with fewer letters and digits is too common to redact on sight
 _PREFIX_MAX = 64
+_COMMON_START = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://)?(?:www\.)?", re.IGNORECASE)  # every URL starts so
+
+
+def _shortest_prefix(value: str) -> int:
+    """Length of the shortest prefix worth matching: past a common start, 4 letters or digits."""
+    seen = 0
+    for i in range(_COMMON_START.match(value).end(), len(value)):
+        seen += value[i].isalnum()
+        if seen == _PREFIX_ALNUM:
+            return i + 1
+    return 0
 
 
 def prefix_pattern(value: str) -> re.Pattern[str] | None:
-    """Matches `value` or any prefix of it of 4+ characters, as OCR reads it while it is being
-    typed (respaced, spaces dropped)."""
+    """Matches `value` or a prefix of it with 4+ letters or digits (past `https://www.`), as OCR
+    reads it while it is being typed (respaced, spaces dropped)."""
     value = value.strip()[:_PREFIX_MAX]
-    if len(value.replace(" ", "")) < _PREFIX_MIN:
+    shortest = _shortest_prefix(value)
+    if not shortest:
         return None
     units = [r"\s*" if c.isspace() else re.escape(c) for c in value]
     sep = "[ \t]?"
     tail = ""
-    for u in reversed(units[_PREFIX_MIN:]):
+    for u in reversed(units[shortest:]):
         tail = f"(?:{sep}{u}{tail})?"
     before = f"(?<!{_LETTER})" if re.match(_LETTER, value[0]) else ""
-    return re.compile(before + sep.join(units[:_PREFIX_MIN]) + tail, re.IGNORECASE)
+    return re.compile(before + sep.join(units[:shortest]) + tail, re.IGNORECASE)
 
 
 class TypedValues:

@@ -168,6 +168,10 @@ def test_typed_values_are_found_half_typed_on_screen(detector: Detector) -> None
     assert [(f.entity, screen[f.start:f.end]) for f in session.find(screen)] == [
         ("EMAIL_ADDRESS", "maria"), ("CREDIT_CARD", "4111 11")]
     assert session.find("make 41 items; mar") == []  # under 4 characters: too common to redact
+    urls = TypedValues([("https://www.portal-example.org/u/1", "URL"), ("-----BEGIN KEY-----", "SECRET")])
+    assert urls.find("see https://www.python.org ---- and https://www.po") == []
+    screen = "https://www.port  -----BEGI"
+    assert [screen[f.start:f.end] for f in urls.find(screen)] == ["https://www.port", "-----BEGI"]
     ocr = "id 41111111"  # OCR dropped the space
     assert [ocr[f.start:f.end] for f in TypedValues([("4111 1111", "X")]).find(ocr)] == ["41111111"]
 
