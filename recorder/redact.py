@@ -75,7 +75,7 @@ def _stored_frames(session: Session) -> list[int]:
     return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _FRAME_RE.match(p.name)))
 
 
-def _frame_redactor(detector: Detector):
+def _frame_redactor(detector: Detector | SessionDetector):
     """The image side, or the reason it cannot run (every frame is then withheld)."""
     try:
         from redaction.image import FrameRedactor
@@ -95,12 +95,18 @@ def _latest_frame_before(events: list[Event]) -> list[int | None]:
     return out
 
 
+_NOT_REDACTABLE_HINTS = {
+    "recording": "stop the recording first",
+    "raw-deleted": "its raw capture was deleted; the redacted view stays as it is",
+}
+
+
 def ensure_redactable(session: Session) -> None:
-    if session.meta.state not in _REDACTABLE_STATES:
+    state = session.meta.state
+    if state not in _REDACTABLE_STATES:
         raise OwnTraceError(
-            f"session {session.id} is {session.meta.state}: it cannot be redacted now",
-            "stop the recording first" if session.meta.state == "recording"
-            else "its redacted view was already approved; record a new session to start over",
+            f"session {session.id} is {state}: it cannot be redacted now",
+            _NOT_REDACTABLE_HINTS.get(state, "its redacted view was already approved; record a new session to start over"),
         )
 
 
@@ -108,6 +114,8 @@ def redact_session(
     root: Path, session: Session, user: UnlockedIdentity, *, progress: Progress | None = None,
     detector: Detector | None = None,
 ) -> Report:
+    """Write the session's redacted view and report (see the module docstring); `detector`
+    defaults to the user's config plus the session's study terms."""
     ensure_redactable(session)
     key = session.key(user)
     damaged: list[str] = []
@@ -175,7 +183,7 @@ def redact_session(
             continue
         title = str(e.get("title"))
         try:
-            found = detector.find(title)
+            found = screen_detector.find(title)  # a title can show a typed value too (a search, a file name)
         except Exception as ex:
             report.withhold(f"title:{i}", f"text detection failed: {type(ex).__name__}: {ex}")
             overrides[i] = {"title": ""}
