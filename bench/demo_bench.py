@@ -50,9 +50,6 @@ def task(root: Path, record: bool) -> dict:
                 t0, c0 = time.monotonic(), cpu_s()  # from capture being live
                 st.perform()
             wall, cpu = time.monotonic() - t0, cpu_s() - c0
-            st.xdo.run("mousemove_relative", "1", "1")
-            st.xdo.run("key", "shift")
-            time.sleep(0.5)
             session = flow.session_of(rec)
             size = sum(p.stat().st_size for p in session.path.rglob("*") if p.is_file())
             return {"wall": wall, "cpu": cpu, "events": session.meta.events, "frames": session.meta.frames,

@@ -252,7 +252,7 @@ def test_demo_here_records_what_the_person_does_between_the_prompts(home, user, 
     import time
 
     from recorder.demo.flow import record_guided
-    from tests.xhelpers import key, type_text, xdotool, xterm
+    from tests.xhelpers import key, type_text, xterm
 
     prompts: list[str] = []
 
@@ -268,8 +268,6 @@ def test_demo_here_records_what_the_person_does_between_the_prompts(home, user, 
 
     said: list[str] = []
     session = record_guided(home, said.append, person)
-    xdotool("mousemove_relative", "1", "1", env=xenv)  # let pynput's listeners see their stop
-    key("shift", xenv)
     assert len(prompts) == 2 and "start" in prompts[0] and "stop" in prompts[1]
     assert any("YOUR screen" in line for line in said)
     events = list(session.events(session.key(user)))

@@ -11,7 +11,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 import webbrowser
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -172,18 +171,10 @@ def stage(say: Say) -> Iterator[Stage]:
 
 def record_scripted(root: Path, say: Say) -> Session:
     """Start a private display, open the apps, and record the scripted task on it."""
-    with stage(say) as st:
-        try:
-            with recording(root, DEMO_TASK) as rec:
-                say("recording: reading mail, scrolling, signing up as "
-                    f"{DEMO_PERSONA.name} <{DEMO_PERSONA.email}>, card {DEMO_PERSONA.card}, then a terminal command")
-                st.perform()
-        finally:
-            # pynput's X listeners end only at their next input event after stop() (pynput
-            # PR #583): give the mouse and the keyboard one each, before the display goes away
-            st.xdo.run("mousemove_relative", "1", "1")
-            st.xdo.run("key", "shift")
-            time.sleep(0.5)
+    with stage(say) as st, recording(root, DEMO_TASK) as rec:
+        say("recording: reading mail, scrolling, signing up as "
+            f"{DEMO_PERSONA.name} <{DEMO_PERSONA.email}>, card {DEMO_PERSONA.card}, then a terminal command")
+        st.perform()
     session = session_of(rec)
     say(f"recorded session {session.id}: {session.meta.events} events, {session.meta.frames} frames, "
         "each sealed (age) as it was captured")
