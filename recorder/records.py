@@ -13,7 +13,9 @@ Journal events are one JSON object per line: {"t": ns since session start (monot
   window             wid, app (WM_CLASS), title, pid, x, y, w, h, excluded (bool)
   excluded           input went to an excluded window (no count, no timing)
   frame              n (stored frame number), w, h, reason ("action"|"change"|"keyframe"),
-                     dup (true when n repeats an identical earlier frame)
+                     dup (true when n repeats an identical earlier frame),
+                     base (only on a delta frame: the keyframe it is composed on; read frames
+                     with Session.frame_image, which composes deltas into full pictures)
   pause / resume     paused time records nothing
 """
 

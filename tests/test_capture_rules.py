@@ -80,6 +80,14 @@ def test_modifiers_of_other_shortcuts_pass_in_order_with_their_times() -> None:
     assert [o.t for o in out] == [e.t for e in events]
 
 
+def test_held_modifier_goes_in_before_a_click() -> None:
+    f = HotkeyFilter(Hotkey.parse("ctrl+alt+shift+p"))
+    out = []
+    for e in [Event(1, "key_down", {"key": "ctrl"}), Event(2, "move", {"x": 1, "y": 1}), Event(3, "click", {"pressed": True})]:
+        out += f.feed(e)[0]
+    assert [(e.kind, e.t) for e in out] == [("move", 2), ("key_down", 1), ("click", 3)]
+
+
 def test_hotkey_pressed_twice_with_modifiers_held_toggles_twice() -> None:
     f = HotkeyFilter(Hotkey.parse("ctrl+alt+shift+p"))
     passed, toggles = _feed(f, _keys("+ctrl +alt +shift +p +p -p +p -p -shift -alt -ctrl"))

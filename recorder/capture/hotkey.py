@@ -48,8 +48,10 @@ class HotkeyFilter:
                 self._swallowed.discard(key)
                 return [], False
             return self._release_held() + [ev], False
-        if ev.kind != "key_down":
+        if ev.kind == "move":
             return [ev], False
+        if ev.kind != "key_down":  # ctrl+click: the held ctrl goes in before the click
+            return self._release_held() + [ev], False
         if key in self._swallowed:  # auto-repeat of a key the hotkey consumed
             return [], False
         held_mods = {str(h.get("key")) for h in self._held}
