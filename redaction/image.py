@@ -22,6 +22,7 @@ from redaction.regions import (
     Box,
     Word,
     boxes_for_span,
+    changed_area,
     changed_tiles,
     expand_to_text,
     group_lines,
@@ -30,8 +31,10 @@ from redaction.regions import (
     token_views,
     merge_boxes,
     pad,
+    scrolled,
     tile_boxes,
     union,
+    vertical_shift,
     wrapped_views,
 )
 
@@ -169,15 +172,23 @@ class FrameRedactor:
         self.frame_pixels += h * w
         if self._prev is None or self._prev.shape != norm.shape:
             return self._read_all(norm)
-        grid = changed_tiles(self._prev, norm)
+        prev, old = self._prev, self._words
+        grid = changed_tiles(prev, norm)
         if not grid.any():
-            return self._words
-        ink = (norm < INK_LEVEL) | (self._prev < INK_LEVEL)  # old ink too: deleted text
-        regions = merge_boxes([pad(expand_to_text(b, ink), 2, (w, h)) for b in tile_boxes(grid, (w, h))])
-        regions = self._cover_old_words(regions, (w, h))
+            return old
+        area = changed_area(grid, (w, h))
+        shift = vertical_shift(prev, norm, area)
+        dirty: list[Box] = []
+        if shift:  # a scroll: move the old words with their pixels, read only what scrolled in
+            prev = scrolled(prev, area, shift)
+            old, dirty = _scroll_words(old, area, shift)
+            grid = changed_tiles(prev, norm)
+        ink = (norm < INK_LEVEL) | (prev < INK_LEVEL)  # old ink too: deleted text
+        regions = merge_boxes([pad(expand_to_text(b, ink), 2, (w, h)) for b in tile_boxes(grid, (w, h)) + dirty])
+        regions = _cover_words(regions, old)
         if sum(r[2] * r[3] for r in regions) > FULL_OCR_SHARE * h * w:
             return self._read_all(norm)
-        kept = [word for word in self._words if not any(intersects(word.bbox, r) for r in regions)]
+        kept = [word for word in old if not any(intersects(word.bbox, r) for r in regions)]
         for r in regions:
             self.ocr_pixels += r[2] * r[3]
             kept.extend(self.ocr.read(norm, r))
@@ -187,24 +198,38 @@ class FrameRedactor:
         self.ocr_pixels += norm.size
         return self.ocr.read(norm)
 
-    def _cover_old_words(self, regions: list[Box], size: tuple[int, int]) -> list[Box]:
-        """Widen regions to whole previous words they touch, so no word is half re-read."""
-        while True:
-            grown = merge_boxes(
-                [
-                    r if not (hit := [w.bbox for w in self._words if intersects(w.bbox, r)]) else _union_all(r, hit)
-                    for r in regions
-                ]
-            )
-            if grown == regions:
-                return regions
-            regions = grown
 
 
-def _union_all(box: Box, others: list[Box]) -> Box:
-    for o in others:
-        box = union(box, o)
-    return box
+def _cover_words(regions: list[Box], words: list[Word]) -> list[Box]:
+    """Widen regions to whole previous words they touch, so no word is half re-read."""
+    while True:
+        grown = []
+        for r in regions:
+            for word in words:
+                if intersects(word.bbox, r):
+                    r = union(r, word.bbox)
+            grown.append(r)
+        grown = merge_boxes(grown)
+        if grown == regions:
+            return regions
+        regions = grown
+
+
+def _scroll_words(words: list[Word], area: Box, shift: int) -> tuple[list[Word], list[Box]]:
+    """Words moved with a scroll of `area`; words that straddle its edge are returned as boxes to
+    read again (only part of them moved)."""
+    moved: list[Word] = []
+    dirty: list[Box] = []
+    top, end = area[1], area[1] + area[3]
+    for word in words:
+        x, y, bw, bh = word.bbox
+        if not intersects(word.bbox, area):
+            moved.append(word)
+        elif x < area[0] or x + bw > area[0] + area[2] or y < top or y + bh > end:
+            dirty.append(word.bbox)
+        elif top <= y - shift and y - shift + bh <= end:
+            moved.append(Word(word.text, (x, y - shift, bw, bh), word.conf))
+    return moved, dirty
 
 
 _shared_ocr: Ocr | None = None

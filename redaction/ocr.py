@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import importlib.metadata  # noqa: E402
+import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -25,6 +26,19 @@ NORMALISE_TILE = 32
 TARGET_TEXT_HEIGHT = 26  # px of ink per text line at which tesseract reads digits and "@" reliably
 MAX_SCALE = 3.0
 EDGE = 8  # margin around a crop: tesseract misses glyphs that touch the image border
+
+
+# characters tesseract reads into screen text that is almost never there: "¢" for a "c" in
+# monospace fonts, "O" and "I" between digits (breaking MAC addresses, cards, dates)
+_LOOKALIKES = str.maketrans({"¢": "c", "©": "c"})
+_DIGIT_O = re.compile(r"(?<=[0-9])[Oo](?=[0-9:.\-/])|(?<=[0-9:.\-/])[Oo](?=[0-9])")
+_DIGIT_I = re.compile(r"(?<=[0-9])[Il|](?=[0-9:.\-/])|(?<=[0-9:.\-/])[Il|](?=[0-9])")
+
+
+def fix_lookalikes(text: str) -> str:
+    """Undo OCR's usual misreadings of screen text (same length: character positions hold)."""
+    text = _DIGIT_O.sub("0", text.translate(_LOOKALIKES))
+    return _DIGIT_I.sub("1", text)
 
 
 class OcrUnavailable(RuntimeError):
@@ -136,7 +150,7 @@ class Ocr:
         words = []
         for it in self._tess.iterate_level(self._api.GetIterator(), level):
             try:
-                text = (it.GetUTF8Text(level) or "").strip()
+                text = fix_lookalikes((it.GetUTF8Text(level) or "").strip())
             except RuntimeError:  # an empty word (tesserocr raises instead of returning "")
                 continue
             bb = it.BoundingBox(level)

@@ -7,6 +7,7 @@ can be unit-tested on hand-made inputs.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,6 +109,47 @@ def tile_boxes(grid: np.ndarray, size: tuple[int, int], tile: int = TILE) -> lis
             boxes.append((start * tile, r * tile, (c - start) * tile, tile))
     clipped = [pad(b, 0, size) for b in merge_boxes(boxes)]
     return [b for b in clipped if b[2] and b[3]]
+
+
+def changed_area(grid: np.ndarray, size: tuple[int, int], tile: int = TILE) -> Box:
+    """One box around every changed tile."""
+    rows, cols = np.nonzero(grid)
+    return pad((int(cols.min()) * tile, int(rows.min()) * tile, (int(cols.max() - cols.min()) + 1) * tile,
+                (int(rows.max() - rows.min()) + 1) * tile), 0, size)
+
+
+def vertical_shift(prev: np.ndarray, cur: np.ndarray, box: Box) -> int:
+    """How many rows the content of `box` scrolled up (negative: down) between two frames, or 0.
+    Every row with some detail votes for the offset of an identical row in the previous frame;
+    a scroll needs the votes of half of those rows."""
+    x, y, w, h = box
+    before, after = prev[y : y + h, x : x + w], cur[y : y + h, x : x + w]
+    detailed = before.min(axis=1) != before.max(axis=1)
+    index: dict[bytes, list[int]] = {}
+    for r in np.flatnonzero(detailed):
+        index.setdefault(before[r].tobytes(), []).append(int(r))
+    votes: Counter[int] = Counter()
+    rows = 0
+    for r in np.flatnonzero(after.min(axis=1) != after.max(axis=1)):
+        rows += 1
+        for old in index.get(after[r].tobytes(), [])[:4]:  # repeated rows (rules, blank lines) vote a little
+            votes[old - int(r)] += 1
+    if not votes:
+        return 0
+    shift, n = votes.most_common(1)[0]
+    return shift if shift and n * 2 >= rows else 0
+
+
+def scrolled(prev: np.ndarray, box: Box, shift: int) -> np.ndarray:
+    """The previous frame with the content of `box` moved by `shift` rows, as it would look now
+    had nothing but the scroll happened (rows scrolled in keep their old pixels and so differ)."""
+    x, y, w, h = box
+    out = prev.copy()
+    if shift > 0:
+        out[y : y + h - shift, x : x + w] = prev[y + shift : y + h, x : x + w]
+    else:
+        out[y - shift : y + h, x : x + w] = prev[y : y + h + shift, x : x + w]
+    return out
 
 
 def expand_to_text(box: Box, ink: np.ndarray, max_grow: int = 256) -> Box:

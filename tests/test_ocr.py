@@ -115,3 +115,9 @@ def test_ocr_writes_no_file(tmp_path: Path):
     ]
     assert writes == []
     assert scan_plaintext([tmp_path / "tmp", Path("/dev/shm")], [TOKEN.encode(), b"maria.garcia"]) == []
+
+
+def test_lookalikes_are_fixed_in_place():
+    assert ocr.fix_lookalikes("5¢:77:d5:50:7¢:41") == "5c:77:d5:50:7c:41"
+    assert ocr.fix_lookalikes("4111 1O11 2I22 card l0") == "4111 1011 2122 card l0"
+    assert ocr.fix_lookalikes("OK I like it") == "OK I like it"

@@ -15,7 +15,9 @@ from redaction.regions import (
     merge_boxes,
     glue_width,
     pad,
+    scrolled,
     tile_boxes,
+    vertical_shift,
     token_views,
     wrapped_views,
 )
@@ -156,3 +158,26 @@ def test_a_fragment_at_the_right_edge_continues_at_the_left_margin():
     (view,) = wrapped_views(words, lines)
     assert view.text == "carlos.fernandez@example.org today"
     assert view.counts(0, len("carlos.fernandez@example.org"))
+
+
+def test_vertical_shift_finds_a_scroll_and_scrolled_replays_it():
+    rng = np.random.default_rng(1)
+    prev = np.full((120, 50), 255, np.uint8)
+    prev[5:115:10, 5:45] = rng.integers(0, 200, (11, 40))  # distinct text-like rows
+    cur = np.full_like(prev, 255)
+    cur[:-20] = prev[20:]  # content moved up 20 rows, new rows at the bottom
+    cur[110, 5:45] = 7
+    box = (0, 0, 50, 120)
+    assert vertical_shift(prev, cur, box) == 20
+    replay = scrolled(prev, box, 20)
+    assert (replay[:100] == cur[:100]).all()
+    assert vertical_shift(cur, prev, box) == -20
+    assert vertical_shift(prev, prev.copy(), box) == 0
+
+
+def test_no_shift_when_rows_do_not_match():
+    prev = np.full((60, 40), 255, np.uint8)
+    prev[10, 5:30] = 0
+    cur = prev.copy()
+    cur[10, 5:30] = 90  # edited in place, not moved
+    assert vertical_shift(prev, cur, (0, 0, 40, 60)) == 0
