@@ -232,6 +232,7 @@ def review(
     server.start()
     say("")
     say(f"review every step and redaction at  {server.url}")
+    say("(the link holds a one-time token: do not share it)")
     if not open_browser or display_server() == "none" or not webbrowser.open(server.url):
         say("(no browser could be opened here: open that address in a browser on this machine, or "
             f"forward the port first: ssh -L {server.port}:127.0.0.1:{server.port} <this host>)")
