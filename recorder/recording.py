@@ -8,7 +8,6 @@ journaled, so a frame event always lands just before the action it shows.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import json
 import os
@@ -16,7 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import config as config_mod
@@ -152,7 +151,7 @@ class Recording:
         self._stop = threading.Event()
         self._paused = False
         self._input_closed = False
-        self._last_input = 0.0
+        self.last_input = 0.0  # monotonic time of the last input event seen
         self._requests: list[str] = []  # from signal handlers, applied by the main loop
         self._coalescer = MoveCoalescer()
         self._dropped_keys: set[str] = set()
@@ -241,7 +240,7 @@ class Recording:
     def _shutdown(self) -> None:
         self._stop.set()
         deadline = time.monotonic() + DRAIN_MAX_S
-        while not self.error and time.monotonic() < deadline and time.monotonic() - self._last_input < DRAIN_QUIET_S:
+        while not self.error and time.monotonic() < deadline and time.monotonic() - self.last_input < DRAIN_QUIET_S:
             time.sleep(0.05)
         with self._lock:
             self._input_closed = True
@@ -378,7 +377,7 @@ class Recording:
     def _on_input(self, event: Event) -> None:
         """Called on pynput's threads for every raw input event."""
         try:
-            self._last_input = time.monotonic()
+            self.last_input = time.monotonic()
             with self._lock:
                 if self._input_closed:
                     return

@@ -24,16 +24,10 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
 
 
 def settle(rec: Recording, quiet_s: float = 0.6, timeout: float = 20.0) -> None:
-    """Wait until the recorder has taken in everything injected so far (its event count stops
-    growing), so a test never depends on how fast the machine is."""
+    """Wait until the recorder has taken in everything injected so far (no input event for
+    quiet_s), so a test never depends on how fast the machine is."""
     deadline = time.monotonic() + timeout
-    last, since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        n = rec.writer.meta.events
-        if n != last:
-            last, since = n, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
+    while time.monotonic() < deadline and time.monotonic() - rec.last_input < quiet_s:
         time.sleep(0.05)
 
 

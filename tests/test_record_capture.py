@@ -9,7 +9,7 @@ import pytest
 from recorder.policy import CapturePolicy
 from recorder.recording import RecordOptions
 from tests import xhelpers as xh
-from tests.recording_helpers import read_back, recording, typed
+from tests.recording_helpers import read_back, recording, settle, typed
 
 pytestmark = pytest.mark.x11
 
@@ -22,8 +22,6 @@ def test_keys_clicks_and_window_titles_in_order(home, user, xenv) -> None:
         with xh.xterm("OwnTrace Other", xenv, geometry="40x10+700+300"):
             xh.type_text("xyz", xenv)
             xh.click(760, 360, xenv)
-            from tests.recording_helpers import settle
-
             settle(rec)
     s, key, events = read_back(home, user)
     assert s.meta.state == "recorded" and s.meta.screens == [{"x": 0, "y": 0, "w": 1280, "h": 800, "scale": 1.0}]
@@ -62,7 +60,7 @@ def test_keys_clicks_and_window_titles_in_order(home, user, xenv) -> None:
 
 def test_excluded_window_leaves_no_keys_and_is_black_in_every_frame(home, user, xenv) -> None:
     with xh.xterm("Sign in", xenv, geometry="50x10+600+400") as signin, \
-            xh.xterm("OwnTrace Notes", xenv, geometry="60x20+20+20") as notes, recording(home) as rec:
+            xh.xterm("OwnTrace Notes", xenv, geometry="60x20+20+20") as notes, recording(home):
         xh.type_text("visible", xenv)
         xh.focus(signin, xenv)
         xh.type_text("hunter2secret", xenv)
@@ -90,7 +88,7 @@ def test_excluded_window_leaves_no_keys_and_is_black_in_every_frame(home, user, 
 
 
 def test_pause_hotkey_is_absent_and_paused_time_records_nothing(home, user, xenv) -> None:
-    with xh.xterm("OwnTrace Notes", xenv), recording(home) as rec:
+    with xh.xterm("OwnTrace Notes", xenv), recording(home):
         xh.type_text("abc", xenv)
         xh.key("ctrl+alt+shift+p", xenv)
         xh.type_text("zzsecret", xenv)
@@ -114,7 +112,7 @@ def test_study_policy_applies_at_capture_time(home, user, xenv) -> None:
         xh.type_text("abc", xenv)
         xh.key("BackSpace", xenv)
         xh.key("ctrl+e", xenv)
-        xh.click(100, 100, xenv)
+        xh.click(130, 110, xenv)  # not where the last test left the pointer: `mousemove --sync` would wait
     s, key, events = read_back(home, user)
     assert s.meta.study == "s1" and s.meta.frames == 0
     assert not [e for e in events if e.kind == "frame"]

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OwnTraceError
 from ..records import Event
 from ..store import SessionWriter
 from . import frames
