@@ -29,9 +29,9 @@ EDGE = 8  # margin around a crop: tesseract misses glyphs that touch the image b
 
 
 # characters tesseract reads into screen text that is almost never there: "¢" for a "c" in
-# monospace fonts, "O" and "I" between digits (breaking MAC addresses, cards, dates)
+# monospace fonts, "O" and "I" next to digits (breaking IBANs, MAC addresses, cards, dates)
 _LOOKALIKES = str.maketrans({"¢": "c", "©": "c"})
-_DIGIT_O = re.compile(r"(?<=[0-9])[Oo](?=[0-9:.\-/])|(?<=[0-9:.\-/])[Oo](?=[0-9])")
+_DIGIT_O = re.compile(r"(?<=[0-9])[Oo](?![a-z])|(?<![a-z])[Oo](?=[0-9])")  # "DEO2" is "DE02", "Zoo2" stays
 _DIGIT_I = re.compile(r"(?<=[0-9])[Il|](?=[0-9:.\-/])|(?<=[0-9:.\-/])[Il|](?=[0-9])")
 
 

@@ -121,3 +121,5 @@ def test_lookalikes_are_fixed_in_place():
     assert ocr.fix_lookalikes("5¢:77:d5:50:7¢:41") == "5c:77:d5:50:7c:41"
     assert ocr.fix_lookalikes("4111 1O11 2I22 card l0") == "4111 1011 2122 card l0"
     assert ocr.fix_lookalikes("OK I like it") == "OK I like it"
+    assert ocr.fix_lookalikes("IBAN DEO2 8934") == "IBAN DE02 8934"
+    assert ocr.fix_lookalikes("Zoo2 1Oct") == "Zoo2 1Oct"

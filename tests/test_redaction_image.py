@@ -10,6 +10,7 @@ from bench.synthetic_screens import render
 from redaction.detect import Detector
 from redaction.image import FrameRedactor, RedactionFailed, redact_image
 from redaction.ocr import Ocr
+from redaction.regions import intersects
 
 EMAIL = "maria.garcia@example.com"
 CARD = "4111 1111 1111 1111"
@@ -206,3 +207,13 @@ def test_findings_side_by_side_on_a_line_become_one_box():
     ])
     assert [(f.bbox, f.entity, f.score) for f in joined] == [
         ((10, 10, 94, 17), "SECRET", 0.9), ((10, 40, 50, 16), "EMAIL_ADDRESS", 1.0)]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_bullet_password_field_is_not_passed_silently(detector, theme):
+    screen = render([[("Username: anna", None)], [("Password: ", None), ("●●●●●●●●●●", "PASSWORD")]],
+                    size=(360, 60), px=14, theme=theme)
+    result = redact_image(screen.image, detector)
+    bullets = screen.truths[0].boxes[0]
+    assert any(intersects(f.bbox, bullets) for f in result.findings) or any(
+        intersects(box, bullets) for box, _ in result.flagged)
