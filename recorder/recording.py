@@ -50,7 +50,6 @@ class Status:
     elapsed_s: float = 0.0
     events: int = 0
     frames: int = 0
-    error: str = ""
 
     def line(self) -> str:
         label = {"recording": "REC", "paused": "PAUSED"}.get(self.state, self.state.upper())
@@ -299,7 +298,10 @@ class Recording:
     def _fail(self, e: BaseException) -> None:
         """A capture thread failed (disk full, X server gone): stop, keeping what is sealed."""
         if not isinstance(e, OwnTraceError):
-            e = OwnTraceError(f"capture failed: {type(e).__name__}: {e}", "what was recorded so far is sealed and readable")
+            from Xlib import error as xerror
+
+            what = "lost the connection to the X display" if isinstance(e, (xerror.ConnectionClosedError, xerror.DisplayError)) else f"capture failed: {type(e).__name__}: {e}"
+            e = OwnTraceError(what, "what was recorded so far is sealed and readable")
         self.error = self.error or e
         self._stop.set()
 
@@ -308,6 +310,8 @@ class Recording:
         while not self._stop.wait(TIMER_S):
             try:
                 self.writer.tick()
+                if not self._input.alive():
+                    raise OwnTraceError("keyboard and mouse capture stopped (the X server went away?)", "what was recorded so far is sealed and readable")
                 with self._lock:
                     if not self._paused:
                         self._check_window()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import signal
 import subprocess
 import threading
@@ -22,8 +23,9 @@ from tests.guards import scan_plaintext, traced
 from tests.recording_helpers import read_back, typed, wait_for
 
 pytestmark = pytest.mark.x11
-TITLE = "OwnTrace qz7win"
-TASK = "file the qz7task report"
+TOKEN = secrets.token_hex(6)  # made per run: no file (not even this one) holds it unless it leaked
+TITLE = f"OwnTrace {TOKEN}"
+TASK = f"file the {TOKEN[::-1]} report"
 
 
 def _age_decrypt(key, path: Path) -> bytes:

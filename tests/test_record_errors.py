@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,35 @@ def test_full_disk_stops_with_a_clear_message_and_keeps_what_was_sealed(tiny_hom
     for n in written:
         assert s.frame_image(key, n).size == (1280, 800)
     assert not [p for p in s.path.rglob(".*.tmp")]
+
+
+def test_x_server_going_away_stops_cleanly_and_keeps_what_was_sealed(home, user, monkeypatch) -> None:
+    from recorder.display import VirtualDisplay
+    from tests.recording_helpers import read_back, wait_for
+
+    vd = VirtualDisplay(640, 480, window_manager=False).start()
+    try:
+        monkeypatch.setenv("DISPLAY", vd.display)
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        rec = Recording(home)
+        errors: list[BaseException] = []
+        thread = threading.Thread(target=lambda: _run_into(rec, errors))
+        thread.start()
+        wait_for(lambda: rec.writer is not None and rec.writer.meta.frames >= 1, 60, "the first frame")
+    finally:
+        vd.stop()
+    thread.join(60)
+    assert not thread.is_alive()
+    if errors and not isinstance(errors[0], OwnTraceError):
+        raise errors[0]
+    assert len(errors) == 1, errors
+    assert "sealed" in errors[0].hint and "X display" in errors[0].message
+    s, key, events = read_back(home, user)
+    assert events and s.frame_image(key, 1).size == (640, 480)
+
+
+def _run_into(rec: Recording, errors: list) -> None:
+    try:
+        rec.run()
+    except BaseException as e:  # noqa: BLE001 - inspected by the test
+        errors.append(e)

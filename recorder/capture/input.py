@@ -41,7 +41,7 @@ def _flush_record_disable(listener) -> None:
         d.record_disable_context(context)
         d.flush()
         d.close()
-    except (error.DisplayError, error.XError, OSError):
+    except (error.DisplayError, error.XError, error.ConnectionClosedError, OSError):
         pass  # the server is gone, and with it the listener's connection
 
 
@@ -64,8 +64,13 @@ class InputListeners:
         self._mouse.wait()
 
     def stop(self) -> None:
+        from Xlib import error
+
         for listener in (self._keyboard, self._mouse):
-            listener.stop()
+            try:
+                listener.stop()
+            except (error.ConnectionClosedError, OSError):
+                pass  # the X server is gone, and with it what there was to stop
             _flush_record_disable(listener)
             if listener.ident is not None:
                 listener.join(5)

@@ -228,7 +228,7 @@ class ScreenSampler:
             self._writer.add_frame(png, n)
 
     def _sample_loop(self) -> None:
-        from Xlib import X, display
+        from Xlib import X, display, error
         from Xlib.ext import damage
 
         d = display.Display()
@@ -295,7 +295,10 @@ class ScreenSampler:
                 self._maybe_store_change()
         finally:
             sct.close()
-            d.close()
+            try:
+                d.close()
+            except error.ConnectionClosedError:
+                pass  # the X server went away: reported by the exception that got us here
 
     def _grab(self, sct, region: tuple[int, int, int, int], ox: int, oy: int, w: int, h: int) -> None:
         x0, y0, x1, y1 = region

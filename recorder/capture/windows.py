@@ -56,7 +56,10 @@ class WindowWatcher:
 
     def close(self) -> None:
         with self._lock:
-            self._d.close()
+            try:
+                self._d.close()
+            except error.ConnectionClosedError:
+                pass  # the X server went away first
 
     def _prop(self, win, name: str, kind: int, length: int = 1024):
         p = win.get_full_property(self._atoms[name], kind, sizehint=length)
