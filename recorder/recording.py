@@ -126,6 +126,13 @@ def _limit_malloc_arenas() -> None:
         pass  # not glibc
 
 
+def _display_error(what: str, e: BaseException) -> OwnTraceError:
+    return OwnTraceError(
+        f"{what} the X display {os.environ.get('DISPLAY')}: {e}",
+        "check DISPLAY and that the X server runs; `owntrace doctor` tells more",
+    )
+
+
 def policy_for_study(root: Path, study: str | None) -> CapturePolicy:
     if not study:
         return CapturePolicy()
@@ -190,11 +197,19 @@ class Recording:
         _limit_malloc_arenas()
         try:
             self._watcher = WindowWatcher(rules)
-            screens = screen.monitors()
         except (xerror.DisplayError, xerror.XError, OSError) as e:
-            raise OwnTraceError(f"cannot open the X display {os.environ.get('DISPLAY')}: {e}", "check DISPLAY and that the X server runs; `owntrace doctor` tells more") from None
+            raise _display_error("cannot open", e) from None
+        try:
+            screens = screen.monitors()
+        except Exception as e:  # noqa: BLE001 - mss raises its own error types
+            self._watcher.close()
+            raise _display_error("cannot grab the screen of", e) from None
         o = self.options
-        self.writer = SessionWriter.create(self.root, name=o.name, task=o.task, screens=screens, study=o.study)
+        try:
+            self.writer = SessionWriter.create(self.root, name=o.name, task=o.task, screens=screens, study=o.study)
+        except OwnTraceError:
+            self._watcher.close()
+            raise
         self._sampler = None
         if self.policy.screenshots:
             self._sampler = screen.ScreenSampler(
