@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(xvfb xauth openbox xdotool xterm x11-utils chromium age fonts-dejavu-core strace python3-venv)
+APT_PACKAGES=(xvfb xauth openbox xdotool xterm x11-utils chromium age fonts-dejavu-core fonts-liberation strace python3-venv)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
