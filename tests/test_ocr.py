@@ -84,11 +84,35 @@ def test_blank_region_is_not_sent_to_tesseract(engine):
     assert engine.read(engine.prepare(screen.image), (0, 150, 640, 50)) == []
 
 
+def file_writes(script: str, tmp_path: Path) -> list[str]:
+    """Run Python code in a child under strace (TMPDIR pointed into tmp_path) and return every
+    system call that created or opened a file for writing."""
+    log = tmp_path / "strace.log"
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    proc = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=openat,open,creat,mkdir,rename,unlink", "-o", str(log),
+         sys.executable, "-c", textwrap.dedent(script)],
+        cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [
+        line for line in log.read_text().splitlines()
+        if ("O_WRONLY" in line or "O_RDWR" in line or "O_CREAT" in line or "creat(" in line
+            or "mkdir(" in line or "rename(" in line)
+        and "/dev/null" not in line and "ENOENT" not in line and "__pycache__" not in line
+    ]
+
+
+def test_the_write_check_sees_a_temp_file(tmp_path: Path):
+    # what pytesseract does with every image: the check below must be able to fail
+    assert file_writes("import tempfile\nwith tempfile.NamedTemporaryFile() as f: f.write(b'x')", tmp_path)
+
+
 def test_ocr_writes_no_file(tmp_path: Path):
-    """OCR in a child process under strace: no file is created or opened for writing, and
-    nothing in clear lands in its TMPDIR or /dev/shm."""
-    script = textwrap.dedent(
-        f"""
+    """OCR and detection in a child process under strace: no file is created or opened for
+    writing, and nothing in clear lands in its TMPDIR or /dev/shm."""
+    script = f"""
         from bench.synthetic_screens import render
         from redaction.image import redact_image
         from redaction.detect import Detector
@@ -97,23 +121,7 @@ def test_ocr_writes_no_file(tmp_path: Path):
             result = redact_image(render(lines, size=(640, 100), px=12, theme=theme).image, Detector())
             assert result.findings
         """
-    )
-    log = tmp_path / "strace.log"
-    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    proc = subprocess.run(
-        ["strace", "-f", "-qq", "-e", "trace=openat,open,creat,mkdir,rename,unlink", "-o", str(log),
-         sys.executable, "-c", script],
-        cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True, timeout=240,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    writes = [
-        line for line in log.read_text().splitlines()
-        if ("O_WRONLY" in line or "O_RDWR" in line or "O_CREAT" in line or "creat(" in line
-            or "mkdir(" in line or "rename(" in line)
-        and "/dev/null" not in line and "ENOENT" not in line and "__pycache__" not in line
-    ]
-    assert writes == []
+    assert file_writes(script, tmp_path) == []
     assert scan_plaintext([tmp_path / "tmp", Path("/dev/shm")], [TOKEN.encode(), b"maria.garcia"]) == []
 
 
