@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 # OpenMP threads make tesseract 7-10x slower on 2 cores; the limit is read when the library loads
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+os.environ["OMP_THREAD_LIMIT"] = "1"
 
 import importlib.metadata  # noqa: E402
 import re  # noqa: E402
