@@ -1,6 +1,6 @@
 """Recorder benchmark: `python bench/record_bench.py [--seconds 60]`.
 
-On a private 1920x1080 Xvfb + openbox, with a scripted workload (typing ~8 keys/s into one
+On a private 1920x1080 Xvfb + openbox, with a scripted workload (typing 7.5 keys/s into one
 xterm, mouse paths ending in clicks, a second xterm scrolling a log), it measures side by side:
   - OwnTrace's recorder: CPU (% of one core), peak RSS, disk per active minute;
   - a naive baseline as the prior art records (every raw event, no move coalescing, a full
@@ -18,6 +18,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -133,24 +134,24 @@ class Injector:
         self.d.flush()
 
     def workload(self, seconds: float) -> dict[str, int]:
-        """~8 keys/s typing; every 3 s a 1 s mouse path (60 Hz) ending in a click inside the typing xterm."""
+        """7.5 keys/s typing throughout; in the first second of every three a mouse path (60 Hz)
+        that ends in a click, inside the typing xterm."""
         counts = {"keys": 0, "moves": 0, "clicks": 0}
         t0 = time.monotonic()
-        i = 0
+        tick = 0
         while time.monotonic() - t0 < seconds:
-            phase = (time.monotonic() - t0) % 3
-            if phase < 1:
-                for step in range(60):
-                    self.move(100 + step * 8, 120 + int(80 * abs((step % 30) - 15) / 15))
-                    counts["moves"] += 1
-                    time.sleep(1 / 60)
+            step = tick % 180  # 3 s of 60 Hz ticks
+            if step < 60:
+                self.move(100 + step * 8, 120 + int(80 * abs((step % 30) - 15) / 15))
+                counts["moves"] += 1
+            elif step == 60:
                 self.click()
                 counts["clicks"] += 1
-            else:
-                self.key(TYPED[i % len(TYPED)])
-                i += 1
+            if tick % 8 == 0:  # every 8th tick of 60 Hz: 7.5 keys/s
+                self.key(TYPED[counts["keys"] % len(TYPED)])
                 counts["keys"] += 1
-                time.sleep(0.125)
+            tick += 1
+            time.sleep(max(0.0, t0 + tick / 60 - time.monotonic()))
         return counts
 
     def burst(self, seconds: float, rate: int = 500) -> int:
@@ -326,6 +327,7 @@ def main() -> None:
         finally:
             for p in procs:
                 p.terminate()
+            shutil.rmtree(tmp, ignore_errors=True)  # sealed sessions and the bench identity
     per_min = {k: r["bytes"] / (r["active_s"] / 60) / 2**20 for k, r in results.items()}
     print(f"workload: {args.seconds:.0f} s, {ours['injected']}; burst: {burst_ours['injected']} events in {args.burst_seconds:.0f} s\n")
     print("| measure (1920x1080 Xvfb) | OwnTrace | naive baseline | target |")
