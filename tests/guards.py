@@ -7,6 +7,7 @@ connect() it made, so a test can assert that only the X socket (or 127.0.0.1) wa
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -22,22 +23,25 @@ def scan_plaintext(roots: list[Path], needles: list[bytes]) -> list[str]:
     for root in roots:
         if not root.exists():
             continue
-        for p in root.rglob("*"):
-            try:
-                if not p.is_file() or p.is_symlink():
+        # os.walk skips directories that vanish mid-walk (other runs share /tmp)
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                p = Path(dirpath, name)
+                try:
+                    if p.is_symlink() or not p.is_file():
+                        continue
+                    data = p.read_bytes()
+                except OSError:
                     continue
-                data = p.read_bytes()
-            except OSError:
-                continue
-            if data.startswith(AGE_MAGIC):
-                continue
-            for n in needles:
-                if n in data:
-                    hits.append(f"{p}: contains {n[:20]!r}")
-            if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".webp") or any(
-                data.startswith(sig) for sig in IMAGE_SIGNATURES[:2]
-            ):
-                hits.append(f"{p}: image data in clear")
+                if data.startswith(AGE_MAGIC):
+                    continue
+                for n in needles:
+                    if n in data:
+                        hits.append(f"{p}: contains {n[:20]!r}")
+                if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".webp") or any(
+                    data.startswith(sig) for sig in IMAGE_SIGNATURES[:2]
+                ):
+                    hits.append(f"{p}: image data in clear")
     return hits
 
 

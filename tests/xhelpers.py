@@ -12,7 +12,7 @@ def xdotool(*args: str, env: dict[str, str] | None = None) -> str:
     return subprocess.run(["xdotool", *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def wait_window(title: str, env: dict[str, str] | None = None, timeout: float = 10.0) -> str:
+def wait_window(title: str, env: dict[str, str] | None = None, timeout: float = 30.0) -> str:
     """Window id of the first visible window whose title matches (regex), waiting for it to map."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
