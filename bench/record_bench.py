@@ -171,6 +171,18 @@ class Injector:
         return n
 
 
+def open_workload_windows(env: dict) -> list[subprocess.Popen]:
+    """The workload's desktop: an xterm scrolling a build log, and a focused one to type into."""
+    xterm = ["xterm", "-xrm", "XTerm*allowTitleOps: false", "-fa", "DejaVu Sans Mono", "-fs", "11"]
+    procs = [
+        subprocess.Popen(xterm + ["-T", "bench log", "-geometry", "110x55+980+20", "-e", "sh", "-c", SCROLLER], env=env),
+        subprocess.Popen(xterm + ["-T", "bench notes", "-geometry", "120x50+20+20"], env=env),
+    ]
+    time.sleep(2.0)
+    subprocess.run(["xdotool", "search", "--sync", "--name", "^bench notes$", "windowactivate", "--sync"], env=env, check=True, capture_output=True)
+    return procs
+
+
 def owntrace_events(home: Path, session_id: str) -> list:
     from recorder import keys, store
 
@@ -305,14 +317,8 @@ def main() -> None:
         env["OWNTRACE_HOME"] = str(home)
         os.environ.update({"DISPLAY": vd.display, "XDG_SESSION_TYPE": "x11"})
         os.environ.pop("WAYLAND_DISPLAY", None)
-        xterm = ["xterm", "-xrm", "XTerm*allowTitleOps: false", "-fa", "DejaVu Sans Mono", "-fs", "11"]
-        procs = [
-            subprocess.Popen(xterm + ["-T", "bench log", "-geometry", "110x55+980+20", "-e", "sh", "-c", SCROLLER], env=env),
-            subprocess.Popen(xterm + ["-T", "bench notes", "-geometry", "120x50+20+20"], env=env),
-        ]
+        procs = open_workload_windows(env)
         try:
-            time.sleep(2.0)
-            subprocess.run(["xdotool", "search", "--sync", "--name", "^bench notes$", "windowactivate", "--sync"], env=env, check=True, capture_output=True)
             inj = Injector()
             lat_cli = first_event_latency(home, env, inj, detached=False)
             lat_bg = first_event_latency(home, env, inj, detached=True)

@@ -235,7 +235,7 @@ class RedactedView:
         return self._raw_events
 
     def raw_frame(self, n: int) -> Image.Image:
-        self._require_raw(f"frames/{n:06d}.png.age")
+        self._require_raw(self.session.frame_rel(n))
         return self.session.frame_image(self.key, n)
 
     def load_review(self) -> ReviewRecord:

@@ -20,7 +20,7 @@ from .display import require_x11
 from .errors import OwnTraceError
 from .recording import LOG_FILE, already_running, SIGNAL_PAUSE, SIGNAL_RESUME, RecorderLock, Recording, RecordOptions, Status, read_status
 
-START_TIMEOUT_S = 20.0
+START_TIMEOUT_S = 60.0  # a loaded machine can take well over 20 s to bring the child up
 STOP_TIMEOUT_S = 60.0
 
 

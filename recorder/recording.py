@@ -1,8 +1,9 @@
 """The Recording lifecycle: one recorder at a time, capture threads wired to the sealed store,
 a content-free status file, and signals for stop / pause / resume.
 
-Pipeline for input: pynput -> pause hotkey filter -> pause gate -> exclusion and capture policy
--> move coalescing / frame-before-action -> SessionWriter. One lock orders everything that is
+Pipeline for input: pynput -> pause hotkey filter -> pause gate -> exclusion (focused window for
+keys, window under the pointer for moves, clicks and scrolls) and capture policy -> move
+coalescing / frame-before-action -> SessionWriter. One lock orders everything that is
 journaled, so a frame event always lands just before the action it shows.
 """
 
@@ -21,8 +22,9 @@ from pathlib import Path
 from . import config as config_mod
 from .atomic import write_atomic
 from .capture.coalesce import MoveCoalescer
-from .capture.exclusion import ExclusionRules
+from .capture.exclusion import ExclusionRules, pointer_in
 from .capture.hotkey import Hotkey, HotkeyFilter
+from .capture.input import types_text
 from .display import require_x11
 from .errors import OwnTraceError
 from .policy import CapturePolicy
@@ -153,6 +155,7 @@ class Recording:
         self.on_status = on_status
         self.writer: SessionWriter | None = None
         self.error: OwnTraceError | None = None
+        self.retention_deleted: list[str] = []  # sessions past `[retention] days`, deleted at start
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._paused = False
@@ -161,6 +164,9 @@ class Recording:
         self._requests: list[str] = []  # from signal handlers, applied by the main loop
         self._coalescer = MoveCoalescer()
         self._dropped_keys: set[str] = set()
+        self._dropped_buttons: set[str] = set()
+        self._excluded_rects: list[tuple[int, int, int, int]] = []  # excluded windows, refreshed often
+        self._pointer_excluded = False
         self._window_key: tuple | None = None
         self._last_key_t = -(10**18)
         self._last_scroll_t = -(10**18)
@@ -179,6 +185,10 @@ class Recording:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock.acquire()
         try:
+            from .retention import apply_retention
+
+            # under the lock: no other recorder is writing a session this could delete
+            self.retention_deleted = apply_retention(self.root, cfg.retention_days)
             return self._run_locked(cfg, rules)
         finally:
             try:
@@ -213,12 +223,13 @@ class Recording:
         self._sampler = None
         if self.policy.screenshots:
             self._sampler = screen.ScreenSampler(
-                self.writer, self._emit, self._watcher.excluded_rects, self._fail, max_fps=cfg.max_fps, keyframe_s=cfg.keyframe_s
+                self.writer, self._emit, self._refresh_excluded_rects, self._fail, max_fps=cfg.max_fps, keyframe_s=cfg.keyframe_s
             )
         self._input = InputListeners(self._on_input, self.writer.now)
         old_handlers = self._install_signals()
         try:
             self._check_window()
+            self._refresh_excluded_rects()
             self._input.start()  # input first: the first keys need no frame to be recorded
             if self._sampler:
                 self._sampler.start()
@@ -330,6 +341,8 @@ class Recording:
                 with self._lock:
                     if not self._paused:
                         self._check_window()
+                        if not self._sampler:  # else the sampler refreshes them for its blackout
+                            self._refresh_excluded_rects()
                 now = time.monotonic()
                 if now - last_status >= 1.0:
                     last_status = now
@@ -387,6 +400,23 @@ class Recording:
                 self._append(Event(self.writer.now(), "excluded"))
         return win.excluded
 
+    def _refresh_excluded_rects(self) -> list[tuple[int, int, int, int]]:
+        self._excluded_rects = self._watcher.excluded_rects()
+        return self._excluded_rects
+
+    def _pointer_excluded_at(self, e: Event, fresh: bool) -> bool:
+        """True when the pointer is over an excluded window (or one outside a study): the event
+        is not recorded. Entering one journals a bare `excluded` marker, nothing more. `fresh`
+        asks the X server again (clicks, scroll starts); moves use the rectangles listed at most
+        half a second ago."""
+        rects = self._refresh_excluded_rects() if fresh else self._excluded_rects
+        inside = pointer_in(rects, e.data["x"], e.data["y"])
+        if inside and not self._pointer_excluded:
+            self._append_moves(self._coalescer.flush())
+            self._append(Event(e.t, "excluded"))
+        self._pointer_excluded = inside
+        return inside
+
     def _frame_before(self, t: int) -> None:
         if self._sampler:
             frame = self._sampler.frame_for_action(t)
@@ -413,6 +443,15 @@ class Recording:
             self._fail(e)
 
     def _record(self, e: Event) -> None:
+        if e.kind == "click" and not e.data["pressed"] and e.data["button"] in self._dropped_buttons:
+            self._dropped_buttons.discard(e.data["button"])  # its press was not recorded either
+            return
+        if e.kind in ("move", "click", "scroll"):
+            fresh = (e.kind == "click" and e.data["pressed"]) or (e.kind == "scroll" and e.t - self._last_scroll_t >= SCROLL_RUN_NS)
+            if self._pointer_excluded_at(e, fresh):
+                if e.kind == "click" and e.data["pressed"]:
+                    self._dropped_buttons.add(e.data["button"])
+                return
         if e.kind == "move":
             self._append_moves(self._coalescer.add(e.t, e.data["x"], e.data["y"]))
             return
@@ -440,10 +479,11 @@ class Recording:
         if self._check_window(geometry=False):
             self._dropped_keys.add(name)  # excluded window: nothing of the key, not even its timing
             return
-        is_text = bool(e.data.get("char"))
-        if is_text and not self.policy.key_text:
-            self._dropped_keys.add(name)
-            return
+        if not self.policy.key_text:
+            if types_text(name, e.data.get("char", "")):
+                self._dropped_keys.add(name)
+                return
+            e = Event(e.t, e.kind, {**e.data, "char": ""})
         if e.t - self._last_key_t >= TYPING_PAUSE_NS:
             self._frame_before(e.t)
         self._last_key_t = e.t

@@ -15,7 +15,8 @@ Journal events are one JSON object per line: {"t": ns since session start (monot
   frame              n (stored frame number), w, h, reason ("action"|"change"|"keyframe"),
                      dup (true when n repeats an identical earlier frame),
                      base (only on a delta frame: the keyframe it is composed on; read frames
-                     with Session.frame_image, which composes deltas into full pictures)
+                     with Session.frame_image, which composes deltas into full pictures).
+                     Files: frames/NNNNNN.webp.age (lossless WebP), .png.age in older sessions
   pause / resume     paused time records nothing
 """
 

@@ -68,13 +68,6 @@ def study_deny(root: Path, session: Session) -> list[str]:
     return terms
 
 
-def _stored_frames(session: Session) -> list[int]:
-    folder = session.path / "frames"
-    if not folder.is_dir():
-        return []
-    return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _FRAME_RE.match(p.name)))
-
-
 def _frame_redactor(detector: Detector | SessionDetector):
     """The image side, or the reason it cannot run (every frame is then withheld)."""
     try:
@@ -129,7 +122,7 @@ def redact_session(
     )
     for rel in damaged:
         report.withhold(rel, "damaged journal segment: its events could not be read")
-    frames = _stored_frames(session)
+    frames = session.frame_numbers()
     total = len(frames) + 1
     done = 0
 

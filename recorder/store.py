@@ -33,6 +33,12 @@ from .paths import sessions_dir
 from .records import Event, SessionMeta
 
 SEGMENT_NS = 1_000_000_000  # a journal segment holds at most ~1 s of events
+FRAME_SUFFIXES = (".webp.age", ".png.age")  # what frames are written as first; older sessions hold PNG
+
+
+def frame_file(n: int, suffix: str = FRAME_SUFFIXES[0]) -> str:
+    """Where frame n of a session is written, relative to the session directory."""
+    return f"frames/{n:06d}{suffix}"
 _ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 
 
@@ -139,19 +145,19 @@ class SessionWriter:
         self._seg_start = None
 
     def reserve_frame(self) -> int:
-        """A frame number for a frame event journaled now and sealed later (`add_frame(png, n)`)."""
+        """A frame number for a frame event journaled now and sealed later (`add_frame(data, n)`)."""
         with self._lock:
             self.meta.frames += 1
             return self.meta.frames
 
-    def add_frame(self, png: bytes, n: int | None = None) -> int:
-        """Seal one encoded frame; returns its number for the journal's frame event."""
-        blob = seal(png, [self._recipient])
+    def add_frame(self, encoded: bytes, n: int | None = None) -> int:
+        """Seal one encoded frame (frames.FRAME_FORMAT); returns its number for the journal's frame event."""
+        blob = seal(encoded, [self._recipient])
         with self._lock:
             if n is None:
                 self.meta.frames += 1
                 n = self.meta.frames
-            self._write(self.path / "frames" / f"{n:06d}.png.age", blob)
+            self._write(self.path / frame_file(n), blob)
             return n
 
     def write_sealed(self, rel: str, data: bytes) -> None:
@@ -262,15 +268,29 @@ class Session:
                 continue
             yield from events
 
-    def frame_png(self, key: x25519.Identity, n: int) -> bytes:
+    def frame_rel(self, n: int) -> str:
+        """The file of frame n relative to the session directory: WebP, or PNG in older sessions."""
+        for suffix in FRAME_SUFFIXES[1:]:
+            if self.has(rel := frame_file(n, suffix)):
+                return rel
+        return frame_file(n)
+
+    def frame_numbers(self) -> list[int]:
+        """The numbers of the frames stored in this session, in order."""
+        folder = self.path / "frames"
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.name[:6]) for p in folder.iterdir() if p.name.endswith(FRAME_SUFFIXES) and p.name[:6].isdigit())
+
+    def frame_bytes(self, key: x25519.Identity, n: int) -> bytes:
         """The stored bytes of frame n, as sealed (see frame_image for the picture)."""
-        return self.read_sealed(key, f"frames/{n:06d}.png.age")
+        return self.read_sealed(key, self.frame_rel(n))
 
     def frame_image(self, key: x25519.Identity, n: int) -> Image.Image:
         """Frame n as a full RGB picture, decoded in memory only. A delta frame is composed on
         its base keyframe; the last base used is cached, so reading frames in order is cheap."""
         try:
-            with Image.open(io.BytesIO(self.frame_png(key, n))) as im:
+            with Image.open(io.BytesIO(self.frame_bytes(key, n))) as im:
                 im.load()
                 base = frames.delta_base(im)
                 if base is None:

@@ -1,11 +1,12 @@
-"""Pure capture rules: move coalescing, the pause-hotkey filter, exclusion rules."""
+"""Pure capture rules: move coalescing, the pause-hotkey filter, exclusion rules, key naming."""
 
 from __future__ import annotations
 
 import pytest
 
 from recorder.capture.coalesce import MoveCoalescer
-from recorder.capture.exclusion import ExclusionRules
+from recorder.capture.exclusion import ExclusionRules, pointer_in
+from recorder.capture.input import key_name, types_text
 from recorder.capture.hotkey import Hotkey, HotkeyFilter
 from recorder.config import Config
 from recorder.errors import OwnTraceError
@@ -137,3 +138,40 @@ def test_config_and_study_rules() -> None:
 def test_bad_title_regex_is_a_clear_error() -> None:
     with pytest.raises(OwnTraceError, match="invalid regex"):
         ExclusionRules.build(Config(exclude_titles=["(unclosed"]))
+
+
+def test_study_allow_list_matches_the_class_only_deny_rules_either_name() -> None:
+    rules = ExclusionRules.build(Config(), CapturePolicy(apps_allowed=("XTerm",), apps_excluded=("scratchpad",)))
+    assert rules.reason(("xterm", "XTerm"), "notes") is None
+    assert rules.reason(("xterm", "Scratch"), "notes") == "study"  # `xterm -class Scratch`
+    assert rules.reason(("XTerm", "Other"), "notes") == "study"  # the instance alone never allows
+    assert rules.reason(("scratchpad", "XTerm"), "notes") == "study"  # a deny rule matches the instance
+    assert rules.reason((), "no WM_CLASS") == "study"
+    assert ExclusionRules.build(Config()).reason((), "no WM_CLASS") is None
+    policy = CapturePolicy(apps_allowed=("XTerm",))
+    assert policy.app_allowed("xterm") and not policy.app_allowed("Scratch")
+
+
+def test_pointer_in_excluded_rectangles() -> None:
+    rects = [(100, 50, 200, 100), (600, 400, 10, 10)]
+    assert pointer_in(rects, 100, 50) and pointer_in(rects, 299, 149) and pointer_in(rects, 605, 405)
+    assert not pointer_in(rects, 300, 100) and not pointer_in(rects, 150, 150) and not pointer_in([], 0, 0)
+
+
+class _KeyCode:  # what pynput hands over for a key it cannot name
+    def __init__(self, vk: int, char: str | None = None) -> None:
+        self.vk, self.char = vk, char
+
+
+@pytest.mark.parametrize("keysym", [0xFF0A, 0xFF0D, 0xFF8D])  # Linefeed (`xdotool type "\n"`), Return, KP_Enter
+def test_enter_keysyms_are_named_enter(keysym) -> None:
+    assert key_name(_KeyCode(keysym)) == ("enter", "\n")
+
+
+@pytest.mark.parametrize(
+    "name,char,text",
+    [("a", "a", True), ("space", " ", True), ("A", "A", True), ("enter", "\n", False), ("tab", "\t", False),
+     ("backspace", "", False), ("esc", "", False), ("up", "", False), ("f5", "", False), ("e", "", False)],
+)
+def test_only_keys_that_type_text_are_dropped_without_key_text(name, char, text) -> None:
+    assert types_text(name, char) is text  # ("e", "") is ctrl+e: the listener already cleared its char

@@ -38,7 +38,7 @@ def _decryptable(root: Path, user) -> list[str]:
 
 def test_delete_leaves_nothing_decryptable(home: Path, user) -> None:
     s = standard_session(home)
-    kept_copy = (s.path / "frames/000001.png.age").read_bytes()  # e.g. an old backup of one file
+    kept_copy = (s.path / s.frame_rel(1)).read_bytes()  # e.g. an old backup of one file
     assert any(p.startswith("sessions/") for p in _decryptable(home, user))
     result = CliRunner().invoke(app, ["delete", s.id, "--yes"])
     assert result.exit_code == 0, result.output
@@ -74,7 +74,7 @@ def test_raw_only_refused_without_redacted_view(home: Path) -> None:
     s = b.finish(redact=False)
     with pytest.raises(OwnTraceError, match="no redacted view"):
         delete_session(s, raw_only=True)
-    assert (s.path / "frames/000001.png.age").exists()
+    assert (s.path / s.frame_rel(1)).exists()
 
 
 def _age(s: store.Session, days: float) -> None:

@@ -87,6 +87,32 @@ def test_excluded_window_leaves_no_keys_and_is_black_in_every_frame(home, user, 
         assert pixels[40:200, 40:300].any()  # the notes window is there, white
 
 
+def test_pointer_over_an_excluded_window_records_nothing(home, user, xenv) -> None:
+    with xh.xterm("Sign in", xenv, geometry="50x10+600+400") as signin, \
+            xh.xterm("OwnTrace Notes", xenv, geometry="60x20+20+20"), recording(home) as rec:
+        xh.click(150, 130, xenv)
+        for x, y in ((640, 450), (700, 470), (760, 480)):  # moves across the excluded window
+            xh.xdotool("mousemove", "--sync", str(x), str(y), env=xenv)
+        xh.click(720, 460, xenv)  # focuses it
+        xh.click(730, 465, xenv, button=3)
+        xh.click(735, 470, xenv, button=5, repeat=3)  # scroll down
+        xh.type_text("hunter2", xenv)
+        xh.click(160, 140, xenv)  # back to the notes
+        settle(rec)
+    s, key, events = read_back(home, user)
+    x, y, w, h = (next(e for e in events if e.kind == "window" and e.get("excluded")).get(k) for k in "xywh")
+    assert w > 300 and h > 100 and x <= 600 and y <= 400
+    pointer = [e for e in events if e.kind in ("move", "click", "scroll")]
+    inside = [e for e in pointer if x <= e.get("x") < x + w and y <= e.get("y") < y + h]
+    assert inside == [], inside
+    clicks = [(e.get("x"), e.get("y"), e.get("pressed")) for e in events if e.kind == "click"]
+    assert clicks == [(150, 130, True), (150, 130, False), (160, 140, True), (160, 140, False)]
+    assert not [e for e in events if e.kind == "scroll"] and typed(events) == ""
+    # one bare marker for the pointer's entry and one for the focus: no count, no timing
+    markers = [e for e in events if e.kind == "excluded"]
+    assert 1 <= len(markers) <= 2 and all(e.data == {} for e in markers)
+
+
 def test_pause_hotkey_is_absent_and_paused_time_records_nothing(home, user, xenv) -> None:
     with xh.xterm("OwnTrace Notes", xenv), recording(home):
         xh.type_text("abc", xenv)
@@ -110,15 +136,17 @@ def test_study_policy_applies_at_capture_time(home, user, xenv) -> None:
     policy = CapturePolicy(key_text=False, screenshots=False, window_titles=False)
     with xh.xterm("OwnTrace Notes", xenv), recording(home, RecordOptions(policy=policy, study="s1")):
         xh.type_text("abc", xenv)
-        xh.key("BackSpace", xenv)
-        xh.key("ctrl+e", xenv)
+        for named in ("BackSpace", "Tab", "Escape", "Up", "F5", "Return", "ctrl+e", "alt+x"):
+            xh.key(named, xenv)
+        xh.type_text("d\n", xenv)  # xdotool sends the newline as the Linefeed keysym
         xh.click(130, 110, xenv)  # not where the last test left the pointer: `mousemove --sync` would wait
     s, key, events = read_back(home, user)
     assert s.meta.study == "s1" and s.meta.frames == 0
     assert not [e for e in events if e.kind == "frame"]
     assert all(not e.get("char") for e in events if e.kind == "key_down")
     downs = [e.get("key") for e in events if e.kind == "key_down"]
-    assert downs == ["backspace", "ctrl", "e"]
+    assert downs == ["backspace", "tab", "esc", "up", "f5", "enter", "ctrl", "e", "alt", "x", "enter"]
+    assert [e.get("mods") for e in events if e.kind == "key_down" and e.get("key") in ("e", "x")] == [["ctrl"], ["alt"]]
     assert all(e.get("title") == "" for e in events if e.kind == "window")
     assert [e.kind for e in events if e.kind == "click"] == ["click", "click"]
 

@@ -1,5 +1,5 @@
 """The recorder through its CLI: no network, nothing in clear, stock `age` interop, detached
-control (start / status / pause / resume / stop), one recorder at a time, kill -9."""
+control (start / status / pause / resume / stop, retention at start), one recorder at a time, kill -9."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from recorder.recording import RecordOptions
 from tests import xhelpers as xh
 from tests.guards import scan_plaintext, traced
 from tests.recording_helpers import read_back, typed, wait_for
+from tests.review_kit import standard_session
 
 pytestmark = pytest.mark.x11
 TOKEN = secrets.token_hex(6)  # made per run: no file (not even this one) holds it unless it leaked
@@ -106,14 +107,20 @@ def test_record_no_network_nothing_in_clear_and_age_decrypts(home, user, xenv, t
     assert [e.get("title") for e in events if e.kind == "window"][0] == TITLE
     segment = _age_decrypt(key, s.segment_files()[0])
     assert json.loads(segment.splitlines()[0])["kind"] == "window"
-    with Image.open(io.BytesIO(_age_decrypt(key, s.path / "frames" / "000001.png.age"))) as im:
-        assert im.format == "PNG" and im.size == (1280, 800)
+    with Image.open(io.BytesIO(_age_decrypt(key, s.path / "frames" / "000001.webp.age"))) as im:
+        assert im.format == "WEBP" and im.size == (1280, 800)
 
 
 def test_detached_start_status_pause_resume_stop(home, user, xenv) -> None:
+    old, recent = standard_session(home), standard_session(home)
+    old.meta.started_at = "2020-01-01T00:00:00Z"
+    old.save_meta()
+    (home / "config.toml").write_text("[retention]\ndays = 30\n")
     with xh.xterm("OwnTrace Notes", xenv):
         out = subprocess.run(["owntrace", "start", "--name", "bg"], env=xenv, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
+        # retention applies as recording starts: the old session is gone, the recent one stays
+        assert {s.id for s in store.list_sessions(home)} == {recent.id, control.status(home).session}
         st = json.loads(subprocess.run(["owntrace", "status", "--json"], env=xenv, capture_output=True, text=True, check=True).stdout)
         assert st["state"] == "recording" and st["session"] in out.stdout
         xh.type_text("one", xenv)

@@ -27,7 +27,7 @@ def test_round_trip_in_order(home: Path, user: keys.UnlockedIdentity) -> None:
     events = list(s.events(key))
     assert [e.t for e in events] == [i * 100_000_000 for i in range(30)]
     assert s.task(key) == "fill the form"
-    assert s.frame_png(key, 1) == b"\x89PNG fake frame bytes"
+    assert s.frame_bytes(key, 1) == b"\x89PNG fake frame bytes"
     assert s.meta.state == "recorded" and s.meta.events == 30 and s.meta.frames == 1
     # ~1 s per segment: 30 events 0.1 s apart make 3 segments
     assert len(s.segment_files()) == 3

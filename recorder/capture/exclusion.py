@@ -57,14 +57,19 @@ class ExclusionRules:
         return cls(apps, tuple(patterns), policy or CapturePolicy())
 
     def reason(self, wm_class: tuple[str, ...], title: str) -> str | None:
-        """Why this window is excluded, or None when it may be captured."""
+        """Why this window is excluded, or None when it may be captured. `wm_class` is WM_CLASS
+        as X gives it, (instance, class): deny rules match either name, the allow-list only the
+        class (`xterm -class Scratch` is not XTerm)."""
         names = [n.lower() for n in wm_class if n]
         if any(n in self.apps for n in names):
             return "app"
         if any(p.search(title) for p in self.titles):
             return "title"
-        excluded = {a.lower() for a in self.policy.apps_excluded}
-        allowed = {a.lower() for a in self.policy.apps_allowed}
-        if any(n in excluded for n in names) or (allowed and not any(n in allowed for n in names)):
+        if any(self.policy.app_excluded(n) for n in names) or not self.policy.app_allowed(wm_class[-1] if wm_class else ""):
             return "study"
         return None
+
+
+def pointer_in(rects: list[tuple[int, int, int, int]], x: int, y: int) -> bool:
+    """Is (x, y) inside any of the (x, y, w, h) rectangles, such as those of excluded windows."""
+    return any(rx <= x < rx + rw and ry <= y < ry + rh for rx, ry, rw, rh in rects)

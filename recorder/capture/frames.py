@@ -1,12 +1,14 @@
-"""Frame encoding: full PNGs (keyframes) and delta PNGs, exact by construction.
+"""Frame encoding: full pictures (keyframes) and delta pictures, lossless WebP (new sessions)
+or PNG (older sessions, and the baseline in bench/frame_format_bench.py), exact by construction.
 
-A delta frame is a PNG with transparency covering the bounding box of the tiles that differ
-from its base keyframe; changed tiles are opaque copies of the new pixels, unchanged ones fully
-transparent (and zero, so they compress to almost nothing). All-grey pictures are stored as
-8-bit grey and pictures with at most 255 colours as palette PNGs, both exact. Its tEXt chunks name the base frame and where
-the box sits; composing it on the base gives back the captured picture exactly.
+A delta frame is a picture with alpha covering the bounding box of the tiles that differ from
+its base keyframe; changed tiles are opaque copies of the new pixels, unchanged ones fully
+transparent (and zero, so they compress to almost nothing). Its header names the base frame and
+where the box sits (PNG: tEXt chunks; WebP: the EXIF ImageDescription); composing it on the base
+gives back the captured picture exactly. As PNG, all-grey pictures are stored as 8-bit grey and
+pictures with at most 255 colours as palette PNGs (WebP finds both on its own).
 Screens are handled as (H, W) uint32 arrays of BGRX pixels as X delivers them.
-Pure: arrays in, PNG bytes out (in memory only).
+Pure: arrays in, encoded bytes out (in memory only).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ TILE = 32
 BASE_KEY = "owntrace-base"
 ORIGIN_KEY = "owntrace-origin"
 PNG_LEVEL = 6  # zlib level: see bench/capture.md for the size/CPU trade-off
+FRAME_FORMAT = "webp"  # what the recorder writes; see bench/capture.md for the measurement
+# lossless effort (method, quality) for WebP: keyframes need method >= 1 (colour cache, palette)
+# to shrink; deltas are as small at method 0 and cost less CPU than PNG. See bench/capture.md.
+WEBP_FULL_EFFORT, WEBP_DELTA_EFFORT = (2, 30), (0, 50)
+EXIF_DESCRIPTION = 0x010E
 
 
 def changed_tiles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -87,14 +94,30 @@ def _gray(bgrx: np.ndarray, mask: np.ndarray | None) -> Image.Image | None:
     return Image.merge("LA", (gray, Image.fromarray(mask.astype(np.uint8) * 255, "L")))
 
 
-def _png(im: Image.Image, info: PngImagePlugin.PngInfo | None = None) -> bytes:
+def _png(im: Image.Image, header: tuple[int, int, int] | None = None) -> bytes:
+    info = None
+    if header is not None:
+        info = PngImagePlugin.PngInfo()
+        info.add_text(BASE_KEY, str(header[0]))
+        info.add_text(ORIGIN_KEY, f"{header[1]},{header[2]}")
     out = io.BytesIO()
     extra = {"transparency": im.info["transparency"]} if "transparency" in im.info else {}
     im.save(out, "PNG", compress_level=PNG_LEVEL, pnginfo=info, **extra)
     return out.getvalue()
 
 
-def encode_full(bgrx: np.ndarray) -> bytes:
+def _webp(im: Image.Image, effort: tuple[int, int], header: tuple[int, int, int] | None = None) -> bytes:
+    exif = Image.Exif()
+    if header is not None:
+        exif[EXIF_DESCRIPTION] = f"{BASE_KEY}={header[0]} {ORIGIN_KEY}={header[1]},{header[2]}"
+    out = io.BytesIO()
+    im.save(out, "WEBP", lossless=True, method=effort[0], quality=effort[1], exif=exif.tobytes())
+    return out.getvalue()
+
+
+def encode_full(bgrx: np.ndarray, fmt: str = FRAME_FORMAT) -> bytes:
+    if fmt == "webp":
+        return _webp(_image(bgrx), WEBP_FULL_EFFORT)
     gray = _gray(bgrx, None)
     if gray is not None:
         return _png(gray)
@@ -128,30 +151,45 @@ def make_delta(frame: np.ndarray, base_frame: np.ndarray, base: int, tiles: np.n
     return Delta(base, int(x0), int(y0), pixels.copy(), mask)
 
 
-def encode_delta(d: Delta) -> bytes:
+def _rgba(pixels: np.ndarray, mask: np.ndarray) -> Image.Image:
+    out = _image(pixels).convert("RGBA")
+    out.putalpha(Image.fromarray(mask.astype(np.uint8) * 255, "L"))
+    return out
+
+
+def encode_delta(d: Delta, fmt: str = FRAME_FORMAT) -> bytes:
     pixels = np.where(d.mask, d.pixels, 0).astype(np.uint32)  # unchanged tiles: zero, compress to nothing
+    header = (d.base, d.x, d.y)
+    if fmt == "webp":
+        return _webp(_rgba(pixels, d.mask), WEBP_DELTA_EFFORT, header)
     out = _gray(pixels, d.mask)
-    im = _image(pixels) if out is None else None
     if out is None:
-        out = _indexed(im, pixels, d.mask)
-    if out is None:
-        out = im.convert("RGBA")
-        out.putalpha(Image.fromarray(d.mask.astype(np.uint8) * 255, "L"))
-    info = PngImagePlugin.PngInfo()
-    info.add_text(BASE_KEY, str(d.base))
-    info.add_text(ORIGIN_KEY, f"{d.x},{d.y}")
-    return _png(out, info)
+        out = _indexed(_image(pixels), pixels, d.mask) or _rgba(pixels, d.mask)
+    return _png(out, header)
+
+
+def _header(im: Image.Image) -> tuple[int, int, int] | None:
+    """(base, x, y) of a decoded delta frame, or None for a full frame."""
+    if im.format == "WEBP":
+        fields = dict(f.split("=", 1) for f in str(im.getexif().get(EXIF_DESCRIPTION, "")).split() if "=" in f)
+        base, origin = fields.get(BASE_KEY), fields.get(ORIGIN_KEY)
+    else:
+        base, origin = im.info.get(BASE_KEY), im.info.get(ORIGIN_KEY)
+    if base is None:
+        return None
+    x, y = (int(v) for v in str(origin).split(","))
+    return int(base), x, y
 
 
 def delta_base(im: Image.Image) -> int | None:
-    """The base frame a decoded PNG is a delta against, or None for a full frame."""
-    value = im.info.get(BASE_KEY)
-    return int(value) if value is not None else None
+    """The base frame a decoded frame is a delta against, or None for a full frame."""
+    header = _header(im)
+    return header[0] if header else None
 
 
 def compose(base: Image.Image, delta: Image.Image) -> Image.Image:
     """The full RGB picture: the delta's opaque tiles pasted on its base."""
-    x, y = (int(v) for v in str(delta.info[ORIGIN_KEY]).split(","))
+    _base, x, y = _header(delta)
     out = base.copy()
     rgba = delta.convert("RGBA")
     out.paste(rgba.convert("RGB"), (x, y), rgba.getchannel("A"))

@@ -12,6 +12,10 @@ from ..records import Event
 
 MODIFIER_NAMES = {"shift": "shift", "ctrl": "ctrl", "alt": "alt", "cmd": "super"}
 TEXT_KEYS = {"space": " ", "enter": "\n", "tab": "\t"}
+# keysyms pynput cannot name: Linefeed (what `xdotool type` sends for "\n"), Return, KP_Enter
+ENTER_KEYSYMS = frozenset({0xFF0A, 0xFF0D, 0xFF8D})
+# keys that are actions of their own although they type a character
+NAMED_TEXT_KEYS = frozenset({"enter", "tab"})
 
 
 def key_name(key) -> tuple[str, str]:
@@ -25,7 +29,16 @@ def key_name(key) -> tuple[str, str]:
     char = getattr(key, "char", None)
     if char:
         return char, char
-    return f"vk{getattr(key, 'vk', 0)}", ""
+    vk = getattr(key, "vk", 0)
+    if vk in ENTER_KEYSYMS:
+        return "enter", TEXT_KEYS["enter"]
+    return f"vk{vk}", ""
+
+
+def types_text(name: str, char: str) -> bool:
+    """True for a key press that would put text on screen: what a policy without key text
+    drops. Named keys (enter, tab, arrows, ...) and shortcuts (char already empty) are kept."""
+    return bool(char) and name not in NAMED_TEXT_KEYS
 
 
 def _flush_record_disable(listener) -> None:

@@ -8,7 +8,7 @@ Frame policy:
     the screen changes without pause;
   - a full keyframe every `keyframe_s` while the screen changes, delta frames in between
     (see frames.py); a frame identical to its keyframe is stored once, as a `dup` reference.
-Pixels live in memory only: encoded to PNG in memory, sealed, then written.
+Pixels live in memory only: encoded (lossless WebP, frames.py) in memory, sealed, then written.
 """
 
 from __future__ import annotations
@@ -224,8 +224,8 @@ class ScreenSampler:
             if job is None:
                 return
             n, item = job
-            png = frames.encode_delta(item) if isinstance(item, frames.Delta) else frames.encode_full(item)
-            self._writer.add_frame(png, n)
+            encoded = frames.encode_delta(item) if isinstance(item, frames.Delta) else frames.encode_full(item)
+            self._writer.add_frame(encoded, n)
 
     def _sample_loop(self) -> None:
         from Xlib import X, display, error

@@ -26,6 +26,8 @@ def record(duration: Duration = None, task: Task = "", name: Name = "", study: S
         meta = rec.run()
     finally:
         line.end()
+    if rec.retention_deleted:
+        print(f"retention: deleted {len(rec.retention_deleted)} old session(s): {', '.join(rec.retention_deleted)}", file=sys.stderr)
     print(f"recorded {meta.duration_s:.1f}s: {meta.events} events, {meta.frames} frames", file=sys.stderr)
     typer.echo(meta.id)
 
