@@ -24,9 +24,11 @@ BASE_KEY = "owntrace-base"
 ORIGIN_KEY = "owntrace-origin"
 PNG_LEVEL = 6  # zlib level: see bench/capture.md for the size/CPU trade-off
 FRAME_FORMAT = "webp"  # what the recorder writes; see bench/capture.md for the measurement
-# lossless effort (method, quality) for WebP: keyframes need method >= 1 (colour cache, palette)
-# to shrink; deltas are as small at method 0 and cost less CPU than PNG. See bench/capture.md.
-WEBP_FULL_EFFORT, WEBP_DELTA_EFFORT = (2, 30), (0, 50)
+# lossless WebP effort (method, quality): the fastest method with the searching quality that makes
+# deltas 4x smaller than PNG at less CPU. Keyframes would shrink 7x more at method >= 1, but libwebp
+# then needs ~47 MB instead of ~28 MB to encode a 1920x1080 screen: over the 150 MB RSS target.
+# See bench/capture.md.
+WEBP_EFFORT = (0, 50)
 EXIF_DESCRIPTION = 0x010E
 
 
@@ -106,18 +108,18 @@ def _png(im: Image.Image, header: tuple[int, int, int] | None = None) -> bytes:
     return out.getvalue()
 
 
-def _webp(im: Image.Image, effort: tuple[int, int], header: tuple[int, int, int] | None = None) -> bytes:
+def _webp(im: Image.Image, header: tuple[int, int, int] | None = None) -> bytes:
     exif = Image.Exif()
     if header is not None:
         exif[EXIF_DESCRIPTION] = f"{BASE_KEY}={header[0]} {ORIGIN_KEY}={header[1]},{header[2]}"
     out = io.BytesIO()
-    im.save(out, "WEBP", lossless=True, method=effort[0], quality=effort[1], exif=exif.tobytes())
+    im.save(out, "WEBP", lossless=True, method=WEBP_EFFORT[0], quality=WEBP_EFFORT[1], exif=exif.tobytes())
     return out.getvalue()
 
 
 def encode_full(bgrx: np.ndarray, fmt: str = FRAME_FORMAT) -> bytes:
     if fmt == "webp":
-        return _webp(_image(bgrx), WEBP_FULL_EFFORT)
+        return _webp(_image(bgrx))
     gray = _gray(bgrx, None)
     if gray is not None:
         return _png(gray)
@@ -161,7 +163,7 @@ def encode_delta(d: Delta, fmt: str = FRAME_FORMAT) -> bytes:
     pixels = np.where(d.mask, d.pixels, 0).astype(np.uint32)  # unchanged tiles: zero, compress to nothing
     header = (d.base, d.x, d.y)
     if fmt == "webp":
-        return _webp(_rgba(pixels, d.mask), WEBP_DELTA_EFFORT, header)
+        return _webp(_rgba(pixels, d.mask), header)
     out = _gray(pixels, d.mask)
     if out is None:
         out = _indexed(_image(pixels), pixels, d.mask) or _rgba(pixels, d.mask)
