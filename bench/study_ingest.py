@@ -97,8 +97,8 @@ def main() -> None:
         print(f"built {args.bundles} donations of {args.steps} steps in {time.perf_counter() - t0:.1f} s")
         runs = [("age-cli", args.bundles), ("verify", args.bundles), ("ingest", args.bundles),
                 ("ingest", max(1, args.bundles // 4))]
-        print(f"| run | donations | MB | wall s | donations/s | MB/s | peak RSS MB |")
-        print(f"|---|---|---|---|---|---|---|")
+        print("| run | donations | MB | wall s | donations/s | MB/s | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|")
         for mode, n in runs:
             proc = subprocess.run([sys.executable, __file__, "--child", mode, str(work), str(n)],
                                   capture_output=True, text=True)

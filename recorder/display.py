@@ -44,6 +44,30 @@ def _free_display_number(start: int = 90) -> int:
     raise OwnTraceError("no free X display number", "stop stale Xvfb servers")
 
 
+def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """Terminate, then kill if it does not exit within `grace_s`."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_window(title: str, env: dict[str, str], timeout: float = 30.0) -> str | None:
+    """The id of the first visible window whose title matches `title` (a regex), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", title], env=env, capture_output=True, text=True
+        ).stdout.split()
+        if out:
+            return out[0]
+        time.sleep(0.1)
+    return None
+
+
 @dataclass
 class VirtualDisplay:
     """Xvfb plus openbox on a free display number. Use as a context manager."""
@@ -103,13 +127,7 @@ class VirtualDisplay:
 
     def stop(self) -> None:
         for p in reversed(self._procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(3)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
         self._procs.clear()
 
     def __enter__(self) -> "VirtualDisplay":

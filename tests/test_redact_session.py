@@ -109,7 +109,7 @@ def test_redacted_view_has_no_personal_data(home: Path, user, detector: Detector
     text = view_text(events)
     for s in SECRETS:
         assert s not in text, s
-    assert f"Inbox - <EMAIL_ADDRESS>" in text
+    assert "Inbox - <EMAIL_ADDRESS>" in text
     typed_text = [r.text for r in typed.rebuild(events)]
     assert typed_text == ["echo <EMAIL_ADDRESS> <CREDIT_CARD>\nexport GH=<SECRET>\n"
                           "read -s -p 'Password: ' pw\n<PASSWORD>\nls\n"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from contextlib import contextmanager
 from collections.abc import Iterator
+
+from recorder import display
 
 
 def xdotool(*args: str, env: dict[str, str] | None = None) -> str:
@@ -14,15 +17,10 @@ def xdotool(*args: str, env: dict[str, str] | None = None) -> str:
 
 def wait_window(title: str, env: dict[str, str] | None = None, timeout: float = 30.0) -> str:
     """Window id of the first visible window whose title matches (regex), waiting for it to map."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = subprocess.run(
-            ["xdotool", "search", "--onlyvisible", "--name", title], env=env, capture_output=True, text=True
-        ).stdout.split()
-        if out:
-            return out[0]
-        time.sleep(0.1)
-    raise TimeoutError(f"no window titled {title!r} appeared")
+    wid = display.wait_window(title, env if env is not None else dict(os.environ), timeout)
+    if wid is None:
+        raise TimeoutError(f"no window titled {title!r} appeared")
+    return wid
 
 
 @contextmanager
@@ -43,11 +41,7 @@ def xterm(
         focus(wid, env)
         yield wid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(3)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        display.stop_process(proc, 3)
 
 
 def focus(wid: str, env: dict[str, str]) -> None:

@@ -7,12 +7,12 @@ import functools
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from ..display import stop_process, wait_window
 from ..errors import OwnTraceError
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
@@ -81,27 +81,12 @@ def require_tools() -> None:
     find_chromium()
 
 
-def window_id(title: str, env: dict[str, str], timeout: float = 30.0) -> str:
+def window_id(title: str, env: dict[str, str]) -> str:
     """The id of the first visible window whose title matches `title` (a regex)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = subprocess.run(
-            ["xdotool", "search", "--onlyvisible", "--name", title], env=env, capture_output=True, text=True
-        ).stdout.split()
-        if out:
-            return out[0]
-        time.sleep(0.2)
-    raise OwnTraceError(f"the demo window {title!r} did not appear", "is the display working? try `owntrace doctor`")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    wid = wait_window(title, env)
+    if wid is None:
+        raise OwnTraceError(f"the demo window {title!r} did not appear", "is the display working? try `owntrace doctor`")
+    return wid
 
 
 @contextmanager
@@ -125,7 +110,7 @@ def browser(env: dict[str, str], geometry: tuple[int, int, int, int]) -> Iterato
         try:
             yield window_id(BROWSER_TITLE, env)
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 @contextmanager
@@ -141,4 +126,4 @@ def terminal(env: dict[str, str], geometry: str) -> Iterator[str]:
     try:
         yield window_id(f"^{TERMINAL_TITLE}$", env)
     finally:
-        _stop(proc)
+        stop_process(proc)
