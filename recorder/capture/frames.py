@@ -22,12 +22,12 @@ from PIL import Image, PngImagePlugin
 TILE = 32
 BASE_KEY = "owntrace-base"
 ORIGIN_KEY = "owntrace-origin"
-PNG_LEVEL = 6  # zlib level: see bench/capture.md for the size/CPU trade-off
-FRAME_FORMAT = "webp"  # what the recorder writes; see bench/capture.md for the measurement
+PNG_LEVEL = 6  # zlib level: see BENCHMARKS.md (Recorder) for the size/CPU trade-off
+FRAME_FORMAT = "webp"  # what the recorder writes; see BENCHMARKS.md (Recorder) for the measurement
 # lossless WebP effort (method, quality): the fastest method with the searching quality that makes
 # deltas 4x smaller than PNG at less CPU. Keyframes would shrink 7x more at method >= 1, but libwebp
 # then needs ~47 MB instead of ~28 MB to encode a 1920x1080 screen: over the 150 MB RSS target.
-# See bench/capture.md.
+# See BENCHMARKS.md (Recorder).
 WEBP_EFFORT = (0, 50)
 EXIF_DESCRIPTION = 0x010E
 
