@@ -1,6 +1,6 @@
 """presidio-analyzer built explicitly and offline.
 
-`AnalyzerEngine()` with no arguments downloads en_core_web_lg, and the email recognizer makes
+An AnalyzerEngine built with no NLP engine downloads en_core_web_lg, and the email recognizer makes
 tldextract fetch the public suffix list; neither may happen here. The NLP engine is a blank
 spaCy English pipeline built in code (lemmas = lowercased tokens, so context words such as
 "phone" or "card" still raise scores), or an installed `en_core_web_sm` when one is importable,
