@@ -59,7 +59,7 @@ def test_keys_clicks_and_window_titles_in_order(home, user, xenv) -> None:
 
 
 def test_excluded_window_leaves_no_keys_and_is_black_in_every_frame(home, user, xenv) -> None:
-    with xh.xterm("Sign in", xenv, geometry="50x10+600+400"), \
+    with xh.xterm("Sign in", xenv, geometry="50x10+600+400") as signin, \
             xh.xterm("OwnTrace Notes", xenv, geometry="60x20+20+20") as notes, recording(home):
         xh.type_text("visible", xenv)
         xh.focus(signin, xenv)
