@@ -7,21 +7,42 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(xvfb xauth openbox xdotool xterm x11-utils chromium age fonts-dejavu-core fonts-liberation strace python3-venv)
 
+# A package is installable when apt-cache names a candidate version. The policy text is read
+# whole into a variable (no `| grep -q`, whose early exit kills apt-cache with SIGPIPE and makes
+# the pipeline fail under pipefail).
+installable() {
+  local policy
+  policy=$(apt-cache policy "$1" 2>/dev/null) || return 1
+  [[ "$policy" =~ Candidate:\ [^\(] ]]
+}
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
+
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" && continue
-  [ "$pkg" = chromium ] && command -v chromium-browser >/dev/null && continue
+  installed "$pkg" && continue
+  [ "$pkg" = chromium ] && installed chromium-browser && continue
   need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
-  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  # Ubuntu ships Chromium as chromium-browser (a snap behind a deb), Debian as chromium
-  if [[ " ${need_apt[*]} " == *" chromium "* ]] && ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [^(]'; then
-    need_apt=("${need_apt[@]/#chromium/chromium-browser}")
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "error: missing Debian packages (${need_apt[*]}) and no sudo to install them; hint: ask an administrator to run: apt-get install ${need_apt[*]}"; exit 1; }
+    sudo_cmd=(sudo)
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  command -v apt-get >/dev/null || { echo "error: missing packages (${need_apt[*]}) and no apt-get; hint: install them with your system's package manager"; exit 1; }
+  # OWNTRACE_APT_DRY_RUN: print the install line and stop (the tests check what it would install)
+  [ -n "${OWNTRACE_APT_DRY_RUN:-}" ] || "${sudo_cmd[@]}" apt-get update -qq
+  resolved=()
+  for pkg in "${need_apt[@]}"; do
+    # Debian ships Chromium as chromium; Ubuntu as chromium-browser (a snap behind a deb)
+    if [ "$pkg" = chromium ] && ! installable chromium && installable chromium-browser; then pkg=chromium-browser; fi
+    installable "$pkg" || { echo "error: Debian package $pkg has no installation candidate here; hint: enable the distribution's main/universe repositories, or install $pkg by hand"; exit 1; }
+    resolved+=("$pkg")
+  done
+  echo "apt-get install ${resolved[*]}"
+  [ -n "${OWNTRACE_APT_DRY_RUN:-}" ] && exit 0
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${resolved[@]}" >/dev/null
 fi
 
 PY=${PYTHON:-python3}
