@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from recorder import keys  # noqa: E402
 from recorder.demo import flow  # noqa: E402
 from recorder.demo.persona import DEMO_PASSPHRASE, DEMO_TASK  # noqa: E402
-from recorder.redact import redact_session  # noqa: E402
-from recorder.store import list_sessions  # noqa: E402
+from recorder.redact.session import redact_session  # noqa: E402
+from recorder.store.session import list_sessions  # noqa: E402
 
 
 def cpu_s() -> float:

@@ -37,11 +37,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recorder import approval, keys, store  # noqa: E402
-from recorder.approval import RedactedView  # noqa: E402
-from recorder.export import export_session  # noqa: E402
-from recorder.records import Event  # noqa: E402
+from recorder import keys
+from recorder.export.bundle import export_session  # noqa: E402
+from recorder.redact.view import RedactedView  # noqa: E402
+from recorder.review import approval
 from recorder.review.server import ReviewServer  # noqa: E402
+from recorder.store import session as store  # noqa: E402
+from recorder.store.records import Event  # noqa: E402
 
 W, H = 1280, 800
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -22,7 +22,6 @@ import time
 
 import numpy as np
 from PIL import Image
-
 from record_bench import Injector, open_workload_windows  # bench/ is on sys.path when run as a script
 
 KEYFRAME_EVERY = 20  # grabs: 10 s at 2 grabs/s, as the recorder's keyframe_s default
@@ -53,7 +52,7 @@ def encode_memory_mb(screen: np.ndarray, candidate) -> float:
 
 
 def peak_child(h: int, w: int, fmt: str, effort: list[str]) -> None:
-    from recorder.capture import frames
+    from recorder.store import frames
 
     def status_kb(field: str) -> int:
         line = next(ln for ln in open("/proc/self/status") if ln.startswith(field + ":"))
@@ -77,9 +76,9 @@ def main() -> None:
         peak_child(int(h), int(w), fmt, effort)
         return
 
-    from recorder.capture import frames
+    from recorder.capture.display import VirtualDisplay
     from recorder.capture.screen import FULL_DELTA_SHARE, open_mss
-    from recorder.display import VirtualDisplay
+    from recorder.store import frames
 
     totals = {c: {"full": [0, 0.0, 0], "delta": [0, 0.0, 0]} for c in CANDIDATES}  # bytes, cpu s, count
     with VirtualDisplay(1920, 1080) as vd:

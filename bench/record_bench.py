@@ -111,7 +111,7 @@ class Injector:
     """XTest input from this process: keys into the focused window, mouse paths and clicks."""
 
     def __init__(self) -> None:
-        from Xlib import X, XK, display
+        from Xlib import XK, X, display
         from Xlib.ext import xtest
 
         self.X, self.xtest = X, xtest
@@ -184,7 +184,8 @@ def open_workload_windows(env: dict) -> list[subprocess.Popen]:
 
 
 def owntrace_events(home: Path, session_id: str) -> list:
-    from recorder import keys, store
+    from recorder import keys
+    from recorder.store import session as store
 
     s = store.resolve(home, session_id)
     return list(s.events(s.key(keys.unlock(home, PASSPHRASE))))
@@ -201,8 +202,8 @@ def naive_events(out: Path, identity) -> list[dict]:
 
 # --- the runs ----------------------------------------------------------------------------------------
 def run_owntrace(home: Path, env: dict, seconds: float, work) -> dict:
-    from recorder import control
-    from recorder.recording import RecordOptions
+    from recorder.capture import control
+    from recorder.capture.recording import RecordOptions
 
     st = control.start(home, RecordOptions(name="bench"))
     time.sleep(1.0)  # let the first keyframe settle before measuring
@@ -211,7 +212,7 @@ def run_owntrace(home: Path, env: dict, seconds: float, work) -> dict:
     cpu1, t1 = cpu_seconds(st.pid), time.monotonic()
     rss = peak_rss_mb(st.pid)
     control.stop(home)
-    from recorder import store
+    from recorder.store import session as store
 
     s = store.resolve(home, st.session)
     return {
@@ -258,7 +259,8 @@ def run_naive(env: dict, seconds: float, work, tmp: Path) -> dict:
 
 def first_event_latency(home: Path, env: dict, inj: Injector, detached: bool) -> float:
     """Seconds from launching the recorder to the first key it captured (keys injected every 20 ms)."""
-    from recorder import control, store
+    from recorder.capture import control
+    from recorder.store import session as store
 
     stop = threading.Event()
 
@@ -270,12 +272,12 @@ def first_event_latency(home: Path, env: dict, inj: Injector, detached: bool) ->
     launched = time.time()
     if detached:
         threading.Thread(target=type_keys, daemon=True).start()
-        from recorder.recording import RecordOptions
+        from recorder.capture.recording import RecordOptions
 
         launched = time.time()
         control.start(home, RecordOptions(name="latency"))
     else:
-        proc = subprocess.Popen(["owntrace", "record", "--name", "latency"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("owntrace")), "record", "--name", "latency"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         threading.Thread(target=type_keys, daemon=True).start()
     deadline = time.monotonic() + 120
     while control.status(home) is None or control.status(home).events < 4:
@@ -306,7 +308,7 @@ def main() -> None:
         return
 
     from recorder import keys
-    from recorder.display import VirtualDisplay
+    from recorder.capture.display import VirtualDisplay
 
     tmp = Path(tempfile.mkdtemp(prefix="owntrace-bench-"))
     home = tmp / "home"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synthetic_screens import DENY, WORDS, Values, _token  # noqa: E402
+from tests.support.screens import DENY, WORDS, Values, _token  # noqa: E402
 from redaction import typed  # noqa: E402
 from redaction.detect import Detector  # noqa: E402
 from redaction.findings import Finding  # noqa: E402
@@ -98,7 +98,7 @@ class Sample:
     text: str = ""
     truths: list[tuple[int, int, str]] = field(default_factory=list)
 
-    def add(self, part: str, entity: str | None = None) -> "Sample":
+    def add(self, part: str, entity: str | None = None) -> Sample:
         if entity:
             self.truths.append((len(self.text), len(self.text) + len(part), entity))
         self.text += part

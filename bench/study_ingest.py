@@ -4,7 +4,7 @@ Builds one approved study session (synthetic 1280x800 frames, review_kit's redac
 donates it N times (each donation is a distinct signed bundle), then runs, each in a fresh
 process so peak RSS is its own:
   age-cli    the stock `age -d` on every donation (decryption floor, to /dev/null)
-  verify     recorder.verify.verify_bundle on every donation (decrypt + signature + hashes)
+  verify     recorder.export.verify.verify_bundle on every donation (decrypt + signature + hashes)
   ingest     owntrace study ingest's library call: all checks + Parquet written
   ingest/4   the same on a quarter of the donations: peak RSS should not grow with N
 Figures are wall time, donations/s, MB/s of donation files, and peak RSS.
@@ -25,12 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 
 def build(work: Path, n_bundles: int, n_steps: int) -> dict:
-    from recorder import keys, store
-    from recorder.approval import RedactedView, approve
+    from recorder import keys
+    from recorder.redact.view import RedactedView
+    from recorder.review.approval import approve
+    from recorder.store import session as store
     from recorder.study import consent
     from recorder.study.donate import donate
-    from tests.review_kit import Builder
-    from tests.test_study_support import researcher
+    from tests.support.review_kit import Builder
+    from tests.support.study import researcher
 
     home = work / "home"
     keys.init_identity(home, passphrase="bench")
@@ -57,8 +59,9 @@ def build(work: Path, n_bundles: int, n_steps: int) -> dict:
 
 def child(mode: str, work: Path, limit: int) -> None:
     """One measured run; prints its own JSON line (seconds, peak RSS)."""
-    from recorder.study import ingest, profile as prof
-    from recorder.verify import verify_bundle
+    from recorder.export.verify import verify_bundle
+    from recorder.study import ingest
+    from recorder.study import profile as prof
 
     cfg = json.loads((work / "cfg.json").read_text())
     bundles = sorted((work / "donations").glob("*.age"))[:limit]

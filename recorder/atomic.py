@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from .errors import OwnTraceError
+from recorder.errors import OwnTraceError
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:

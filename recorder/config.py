@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import OwnTraceError
+from recorder.errors import OwnTraceError
 
 DEFAULT_CONFIG = """\
 # OwnTrace settings. Nothing recorded is ever stored here.

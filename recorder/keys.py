@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from pyrage import x25519
 
-from .atomic import write_atomic
-from .errors import CorruptFile, NotFound, OwnTraceError, WrongPassphrase
+from recorder.atomic import write_atomic
+from recorder.errors import CorruptFile, NotFound, OwnTraceError, WrongPassphrase
 
 KEYRING_SERVICE = "owntrace"
 PASSPHRASE_ENV = "OWNTRACE_PASSPHRASE"

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from recorder.store.records import Event
+from recorder.timestamps import format_utc, parse_utc
 from redaction.typed import rebuild
-
-from .records import Event
 
 MODIFIERS = ("ctrl", "alt", "shift", "super")
 # keys that never type text; caps/num lock only change what later keys type
@@ -82,7 +82,7 @@ class Screen:
     h: int
 
     @classmethod
-    def union(cls, screens: Sequence[Mapping[str, Any]], fallback: tuple[int, int] = (1, 1)) -> "Screen":
+    def union(cls, screens: Sequence[Mapping[str, Any]], fallback: tuple[int, int] = (1, 1)) -> Screen:
         if not screens:
             return cls(0, 0, *fallback)
         x0 = min(int(s.get("x", 0)) for s in screens)
@@ -131,8 +131,7 @@ def typed_text(events: Sequence[Event]) -> str:
 
 
 def wall_time(started_at: str, seconds: float) -> str:
-    t0 = dt.datetime.fromisoformat(started_at.replace("Z", "+00:00"))
-    return (t0 + dt.timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_utc(parse_utc(started_at) + dt.timedelta(seconds=seconds), "milliseconds")
 
 
 @dataclass

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from recorder import keys
-from recorder.display import VirtualDisplay
+from recorder.capture.display import VirtualDisplay
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -54,3 +56,28 @@ def xenv(xdisplay: VirtualDisplay, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
     return dict(os.environ)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """`owntrace ...` in this process (the real main(), its error printing and exit codes)."""
+    from recorder.cli import main
+
+    def run(*args: str) -> Result:
+        monkeypatch.setattr(sys, "argv", ["owntrace", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..config import Config
-from ..errors import OwnTraceError
-from ..policy import CapturePolicy
+from recorder.capture.policy import CapturePolicy
+from recorder.config import Config
+from recorder.errors import OwnTraceError
 
 # WM_CLASS names (instance or class, lowercase) of password managers
 DEFAULT_APPS = (
@@ -43,7 +43,7 @@ class ExclusionRules:
     policy: CapturePolicy
 
     @classmethod
-    def build(cls, config: Config, policy: CapturePolicy | None = None) -> "ExclusionRules":
+    def build(cls, config: Config, policy: CapturePolicy | None = None) -> ExclusionRules:
         patterns = []
         for text in (*DEFAULT_TITLES, *config.exclude_titles):
             try:

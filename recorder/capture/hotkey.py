@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import OwnTraceError
-from ..records import Event
+from recorder.errors import OwnTraceError
+from recorder.store.records import Event
 
 MODIFIERS = ("ctrl", "alt", "shift", "super")
 
@@ -22,7 +22,7 @@ class Hotkey:
     key: str
 
     @classmethod
-    def parse(cls, text: str) -> "Hotkey":
+    def parse(cls, text: str) -> Hotkey:
         parts = [p.strip().lower() for p in text.split("+") if p.strip()]
         mods = [p for p in parts if p in MODIFIERS]
         keys = [p for p in parts if p not in MODIFIERS]

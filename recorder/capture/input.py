@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..records import Event
+from recorder.store.records import Event
 
 MODIFIER_NAMES = {"shift": "shift", "ctrl": "ctrl", "alt": "alt", "cmd": "super"}
 TEXT_KEYS = {"space": " ", "enter": "\n", "tab": "\t"}

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ..records import Event
-from ..store import SessionWriter
-from . import frames
-from .windows import Rect
+from recorder.capture.windows import Rect
+from recorder.store import frames
+from recorder.store.records import Event
+from recorder.store.session import SessionWriter
 
 GRAB_INTERVAL_S = 0.25  # how stale the in-memory screen may be when an action arrives
 RECT_REFRESH_S = 0.5  # excluded windows are re-listed at least this often

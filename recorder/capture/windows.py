@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from Xlib import X, Xatom, display, error
 
-from .exclusion import ExclusionRules
+from recorder.capture.exclusion import ExclusionRules
 
 Rect = tuple[int, int, int, int]  # x, y, w, h on the root window
 

@@ -7,8 +7,8 @@ import sys
 
 import typer
 
-from ..errors import OwnTraceError
-from . import identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds, demo_cmds
+from recorder.cli import demo_cmds, identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds
+from recorder.errors import OwnTraceError
 
 app = typer.Typer(
     name="owntrace",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from .. import keys, paths
+from recorder import keys, paths
 
 PassphraseFile = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--passphrase-file", help="read the passphrase from this file (else $OWNTRACE_PASSPHRASE or a prompt)"),
 ]
 SessionRef = Annotated[str, typer.Argument(help="session id, unique prefix of one, or 'latest'")]

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .. import config, keys, paths, store
-from .common import PassphraseFile, human_bytes
+from recorder import config, keys, paths
+from recorder.cli.common import PassphraseFile, human_bytes
+from recorder.store import session as store
 
 
 def init(

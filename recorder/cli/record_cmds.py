@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from .. import control, doctor as doctor_mod, paths
-from ..recording import Recording, RecordOptions
+from recorder import paths
+from recorder.capture import control
+from recorder.capture import doctor as doctor_mod
+from recorder.capture.recording import Recording, RecordOptions
 
-Duration = Annotated[Optional[float], typer.Option("--duration", min=0.1, help="stop after this many seconds")]
+Duration = Annotated[float | None, typer.Option("--duration", min=0.1, help="stop after this many seconds")]
 Task = Annotated[str, typer.Option("--task", help="what you are about to do (sealed with the session)")]
 Name = Annotated[str, typer.Option("--name", help="a label for the session")]
-Study = Annotated[Optional[str], typer.Option("--study", help="record for a joined study, within what you consented to")]
+Study = Annotated[str | None, typer.Option("--study", help="record for a joined study, within what you consented to")]
 
 
 def record(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .. import paths, store
-from ..errors import OwnTraceError
-from .common import PassphraseFile, SessionRef, unlock
+from recorder import paths
+from recorder.cli.common import PassphraseFile, SessionRef, unlock
+from recorder.errors import OwnTraceError
+from recorder.store import session as store
 
 
 def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile = None) -> None:
@@ -20,7 +21,9 @@ def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile =
     root = paths.home()
     s = store.resolve(root, session)
     user = unlock(passphrase_file)
-    from .. import redact  # presidio and spaCy take seconds to load: only once the input is known good
+    from recorder.redact import (
+        session as redact,  # presidio and spaCy take seconds to load: only once the input is known good
+    )
 
     redact.ensure_redactable(s)
     bar = Progress(
@@ -44,7 +47,7 @@ def redact_image_cmd(
     out: Annotated[Path, typer.Option("-o", "--output", help="where to write the redacted PNG")],
 ) -> None:
     """Redact one screenshot: personal data and secrets filled solid black."""
-    from .. import redact
+    from recorder.redact import session as redact
 
     result = redact.redact_image_file(src, out, paths.home())
     counts: dict[str, int] = {}
@@ -55,7 +58,7 @@ def redact_image_cmd(
 
 
 def redact_text_cmd(
-    file: Annotated[Optional[Path], typer.Argument(help="a text file (default: standard input)")] = None,
+    file: Annotated[Path | None, typer.Argument(help="a text file (default: standard input)")] = None,
 ) -> None:
     """Redact text to standard output; output line N is input line N, redacted."""
     try:
@@ -66,7 +69,7 @@ def redact_text_cmd(
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise OwnTraceError(f"{file or 'standard input'} is not UTF-8 text", "convert it with iconv first") from None
-    from .. import redact
+    from recorder.redact import session as redact
 
     redacted, _ = redact.user_detector(paths.home()).redact(text)
     sys.stdout.write(redacted)

@@ -6,16 +6,23 @@ import os
 import sys
 import webbrowser
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from .. import approval, config, keys, paths, retention, store
-from ..approval import RedactedView
-from ..errors import OwnTraceError
-from ..export import FORMATS, export_session
-from ..verify import verify_bundle
-from .common import PassphraseFile, SessionRef, human_bytes, unlock
+from recorder import config, keys, paths
+from recorder.cli.common import PassphraseFile, SessionRef, human_bytes, unlock
+from recorder.errors import OwnTraceError
+from recorder.export.bundle import FORMATS, export_session
+from recorder.export.verify import verify_bundle
+from recorder.redact import view as redacted_view
+from recorder.redact.view import RedactedView
+from recorder.review import approval
+from recorder.review.decisions import Decisions, load_review
+from recorder.review.plan import BundlePlan
+from recorder.steps import pyautogui_call
+from recorder.store import retention
+from recorder.store import session as store
 
 
 class _Bar:
@@ -33,7 +40,7 @@ class _Bar:
         self.bar.update(done - self.done)
         self.done = done
 
-    def __enter__(self) -> "_Bar":
+    def __enter__(self) -> _Bar:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -83,7 +90,7 @@ def review(
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Review a redacted session in your browser (served on 127.0.0.1 only, until you approve or close)."""
-    from ..review.server import ReviewServer
+    from recorder.review.server import ReviewServer
 
     view = _open_view(session, passphrase_file)
     try:
@@ -102,9 +109,9 @@ def review(
         typer.echo(f"review {outcome}; your decisions so far are saved (sealed)")
 
 
-def _print_summary(view: RedactedView, decisions: approval.Decisions) -> dict:
+def _print_summary(view: RedactedView, decisions: Decisions) -> dict:
     s = approval.summary(view, decisions)
-    plan = approval.BundlePlan(view, decisions)
+    plan = BundlePlan(view, decisions)
     typer.echo(f"session {s['session']}: {s['steps']} steps ({s['steps_removed']} removed), {s['frames']} redacted frames")
     typer.echo(f"task: {s['task'] or '(none)'}")
     actions = ", ".join(f"{k} {v}" for k, v in sorted(s["actions"].items())) or "none"
@@ -122,7 +129,7 @@ def _print_summary(view: RedactedView, decisions: approval.Decisions) -> dict:
     for st in plan.steps:
         text = decisions.texts.get(st.step_index)
         action = st.action if text is None else type(st.action)(**{**st.action.__dict__, "text": text})
-        typer.echo(f"  {st.t_start:8.1f}s  {approval.pyautogui_call(action):<60.60} {st.window.get('title', '')[:40]}")
+        typer.echo(f"  {st.t_start:8.1f}s  {pyautogui_call(action):<60.60} {st.window.get('title', '')[:40]}")
     return s
 
 
@@ -133,7 +140,7 @@ def approve_cmd(
 ) -> None:
     """Approve a session for export from the terminal: shows exactly what will leave, then asks."""
     view = _open_view(session, passphrase_file)
-    decisions = view.load_review().decisions
+    decisions = load_review(view).decisions
     _print_summary(view, decisions)
     if not yes and not _confirm("approve this for export?"):
         raise OwnTraceError("not approved", f"review it in the browser with `owntrace review {view.meta.id}`, "
@@ -147,8 +154,8 @@ def export(
     session: SessionRef = "latest",
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the bundle (a new path)")] = ...,
     fmt: Annotated[str, typer.Option("--format", "-f", help="dir, zip or age")] = "dir",
-    to: Annotated[Optional[list[str]], typer.Option("--to", "-r", help="age recipient (age1...) for --format age; repeatable")] = None,
-    study: Annotated[Optional[str], typer.Option("--study", help="donate to this joined study (encrypted to its keys)")] = None,
+    to: Annotated[list[str] | None, typer.Option("--to", "-r", help="age recipient (age1...) for --format age; repeatable")] = None,
+    study: Annotated[str | None, typer.Option("--study", help="donate to this joined study (encrypted to its keys)")] = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Export an approved session as a signed bundle."""
@@ -160,7 +167,7 @@ def export(
     user = unlock(passphrase_file)
     with _Bar("exporting") as bar:
         if study:
-            from ..study.donate import donate
+            from recorder.study.donate import donate
 
             if to or fmt != "dir":
                 raise OwnTraceError("--study sets the format and recipients itself", "leave out --format and --to")
@@ -174,8 +181,8 @@ def export(
 
 def verify(
     bundle: Annotated[Path, typer.Argument(help="a bundle: directory, .zip or .age file")],
-    identity: Annotated[Optional[list[Path]], typer.Option("--identity", "-i", help="age identity file to decrypt an .age bundle")] = None,
-    signer: Annotated[Optional[str], typer.Option("--signer", help="require this Ed25519 public key (hex) as the signer")] = None,
+    identity: Annotated[list[Path] | None, typer.Option("--identity", "-i", help="age identity file to decrypt an .age bundle")] = None,
+    signer: Annotated[str | None, typer.Option("--signer", help="require this Ed25519 public key (hex) as the signer")] = None,
 ) -> None:
     """Check a bundle's signature and every file's hash; exits non-zero if anything is off."""
     idents = []
@@ -208,7 +215,10 @@ def delete(
     what = "the raw capture of" if raw_only else "everything of"
     if not yes and not _confirm(f"delete {what} session {s.id} ({human_bytes(s.size_bytes())})? this cannot be undone"):
         raise OwnTraceError("nothing deleted", "pass --yes in scripts")
-    retention.delete_session(s, raw_only)
+    if raw_only:
+        redacted_view.delete_raw(s)
+    else:
+        retention.delete_session(s)
     typer.echo(f"deleted {what} session {s.id}" + ("; the redacted view stays reviewable" if raw_only else ""))
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from .. import paths
-from ..atomic import write_atomic
-from ..errors import OwnTraceError
-from ..keys import user_recipient
-from ..study import consent, keys as study_keys, profile as prof, withdraw
-from .common import PassphraseFile, unlock
+from recorder import paths
+from recorder.atomic import write_atomic
+from recorder.cli.common import PassphraseFile, unlock
+from recorder.errors import OwnTraceError
+from recorder.keys import user_recipient
+from recorder.study import consent, withdraw
+from recorder.study import keys as study_keys
+from recorder.study import profile as prof
 
 study_app = typer.Typer(help="Data-donation studies: researchers publish signed profiles; participants join, donate, leave.",
                         no_args_is_help=True)
@@ -48,9 +50,9 @@ def create(
     key_text: Annotated[bool, typer.Option("--key-text/--no-key-text", help="collect the characters typed")] = False,
     screenshots: Annotated[bool, typer.Option("--screenshots/--no-screenshots", help="collect screenshots")] = True,
     window_titles: Annotated[bool, typer.Option("--window-titles/--no-window-titles", help="collect window titles")] = True,
-    app: Annotated[Optional[list[str]], typer.Option("--app", help="record only this app (WM_CLASS); repeatable")] = None,
-    exclude_app: Annotated[Optional[list[str]], typer.Option("--exclude-app", help="never record this app; repeatable")] = None,
-    deny: Annotated[Optional[list[str]], typer.Option("--deny", help="extra term the redaction always removes; repeatable")] = None,
+    app: Annotated[list[str] | None, typer.Option("--app", help="record only this app (WM_CLASS); repeatable")] = None,
+    exclude_app: Annotated[list[str] | None, typer.Option("--exclude-app", help="never record this app; repeatable")] = None,
+    deny: Annotated[list[str] | None, typer.Option("--deny", help="extra term the redaction always removes; repeatable")] = None,
     retention_days: Annotated[int, typer.Option(help="how long donations are kept (0: not stated)")] = 0,
     withdrawal_contact: Annotated[str, typer.Option(help="where participants send withdrawal notices")] = "",
 ) -> None:
@@ -88,8 +90,8 @@ def sign(
 
 def join(
     profile_path: Annotated[Path, typer.Argument(help="the signed study profile")],
-    signature: Annotated[Optional[Path], typer.Option(help="detached signature file (default: PROFILE.sig if present)")] = None,
-    expect_fingerprint: Annotated[Optional[str], typer.Option(help="refuse unless the signer has this fingerprint")] = None,
+    signature: Annotated[Path | None, typer.Option(help="detached signature file (default: PROFILE.sig if present)")] = None,
+    expect_fingerprint: Annotated[str | None, typer.Option(help="refuse unless the signer has this fingerprint")] = None,
     reconsent: Annotated[bool, typer.Option("--reconsent", help="agree to a new version that asks for more")] = False,
     yes: Yes = False,
     passphrase_file: PassphraseFile = None,
@@ -121,7 +123,7 @@ def join(
 
 def leave(
     study_id: Annotated[str, typer.Argument(help="the study to withdraw from")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="where to write the withdrawal notice")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="where to write the withdrawal notice")] = None,
     delete_sessions: Annotated[bool, typer.Option("--delete-sessions", help="also delete the sessions recorded for it")] = False,
     yes: Yes = False,
     passphrase_file: PassphraseFile = None,
@@ -157,10 +159,10 @@ def ingest(
     identity: Annotated[Path, typer.Option("--identity", help="the study's donations.key")],
     profile: Annotated[list[Path], typer.Option("--profile", help="signed profile of the study (each version accepted); repeatable")],
     out: Annotated[Path, typer.Option("--out", help="dataset folder (episodes.parquet, steps.parquet, ingest-report.json)")],
-    withdrawals: Annotated[Optional[list[Path]], typer.Option("--withdrawals", help="withdrawal notices to honour; repeatable")] = None,
+    withdrawals: Annotated[list[Path] | None, typer.Option("--withdrawals", help="withdrawal notices to honour; repeatable")] = None,
 ) -> None:
     """Researcher: decrypt and verify donations, drop withdrawn participants, write a Parquet dataset."""
-    from ..study import ingest as ingest_mod  # pyarrow: loaded only by the command that needs it
+    from recorder.study import ingest as ingest_mod  # pyarrow: loaded only by the command that needs it
 
     profiles = [prof.load(p) for p in profile]
     notices = [withdraw.read_notice(w) for w in withdrawals or ()]

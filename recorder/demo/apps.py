@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from ..display import stop_process, wait_window
-from ..errors import OwnTraceError
+from recorder.capture.display import stop_process, wait_window
+from recorder.errors import OwnTraceError
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 

@@ -18,17 +18,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import config, keys
-from ..approval import RedactedView, approve
-from ..display import VirtualDisplay, display_server, require_x11
-from ..errors import OwnTraceError
-from ..export import export_session
-from ..recording import Recording, RecordOptions
-from ..redact import redact_session
-from ..store import Session, list_sessions
-from ..verify import VerifyResult, verify_bundle
-from . import apps, script
-from .persona import DEMO_PASSPHRASE, DEMO_PERSONA, DEMO_TASK
+from recorder import config, keys
+from recorder.capture.display import VirtualDisplay, display_server, require_x11
+from recorder.capture.recording import Recording, RecordOptions
+from recorder.demo import apps, script
+from recorder.demo.persona import DEMO_PASSPHRASE, DEMO_PERSONA, DEMO_TASK
+from recorder.errors import OwnTraceError
+from recorder.export.bundle import export_session
+from recorder.export.verify import VerifyResult, verify_bundle
+from recorder.redact.session import redact_session
+from recorder.redact.view import RedactedView
+from recorder.review.approval import approve
+from recorder.store.session import Session, list_sessions
 
 Say = Callable[[str], None]
 
@@ -226,7 +227,7 @@ def review(
 ) -> Path | None:
     """Serve the review page until the person approves (then export into the current
     directory) or stops."""
-    from ..review.server import ReviewServer  # the web page is needed only on this path
+    from recorder.review.server import ReviewServer  # the web page is needed only on this path
 
     server = ReviewServer(RedactedView(session, user))
     server.start()

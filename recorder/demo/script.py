@@ -11,7 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from .persona import TERMINAL_COMMAND, Persona
+from recorder.demo.persona import TERMINAL_COMMAND, Persona
 
 # CSS px of inbox.html (body margin 0, device scale 1): mail item i is 64 px tall under a
 # 48 px header; the form's first input sits at y=344..376, x=476..808 (label 130 px + left 346).

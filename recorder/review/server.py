@@ -20,9 +20,11 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .. import approval
-from ..approval import Decisions, RedactedView, png_pixels_only
-from ..errors import OwnTraceError
+from recorder.errors import OwnTraceError
+from recorder.redact.view import RedactedView
+from recorder.review import approval
+from recorder.review.decisions import Decisions, load_review, save_decisions
+from recorder.review.plan import png_pixels_only
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -62,7 +64,7 @@ class ReviewServer:
         self.token = secrets.token_urlsafe(24)
         self.csrf = secrets.token_urlsafe(24)
         self.lock = threading.Lock()
-        self.record = view.load_review()
+        self.record = load_review(view)
         self.finished = threading.Event()
         self.outcome = ""  # approved | closed
         self.httpd = _HTTPServer(("127.0.0.1", port), _Handler)
@@ -141,13 +143,13 @@ class ReviewServer:
 
     def save(self, obj: Any) -> dict[str, Any]:
         decisions = Decisions.from_obj(obj, self.view)
-        self.record = approval.save_decisions(self.view, decisions)
+        self.record = save_decisions(self.view, decisions)
         return self.session_info()
 
     def approve(self, obj: Any) -> dict[str, Any]:
         decisions = Decisions.from_obj(obj, self.view)
         result = approval.approve(self.view, decisions)
-        self.record = self.view.load_review()
+        self.record = load_review(self.view)
         return {"approved_at": result.approved_at, "items": len(result.items), "summary": result.summary}
 
 

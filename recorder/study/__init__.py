@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..policy import CapturePolicy
-from .consent import joined_profile
+from recorder.capture.policy import CapturePolicy
+from recorder.study.consent import joined_profile
 
 
 def policy_for(root: Path, study_id: str) -> CapturePolicy:

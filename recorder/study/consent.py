@@ -14,7 +14,6 @@ Joining needs only the user's public key; updating a joined study needs the iden
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import shutil
@@ -25,11 +24,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from ..atomic import shred, write_atomic
-from ..errors import CorruptFile, NotFound, OwnTraceError
-from ..keys import UnlockedIdentity, seal, unseal, user_recipient
-from . import profile as prof
-from .profile import Collect, StudyProfile
+from recorder.atomic import shred, write_atomic
+from recorder.errors import CorruptFile, NotFound, OwnTraceError
+from recorder.keys import UnlockedIdentity, seal, unseal, user_recipient
+from recorder.study import profile as prof
+from recorder.study.profile import Collect, StudyProfile
+from recorder.timestamps import utc_now
 
 STUDIES_DIR = "studies"
 
@@ -42,10 +42,6 @@ def study_dir(root: Path, study_id: str) -> Path:
 
 def participant_id(public_key: bytes) -> str:
     return "p-" + hashlib.sha256(b"owntrace-participant/v1\n" + public_key).hexdigest()[:32]
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ class ConsentRecord:
         return (json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "ConsentRecord":
+    def from_bytes(cls, data: bytes) -> ConsentRecord:
         try:
             obj = json.loads(data)
             record = cls(**obj)
@@ -189,7 +185,7 @@ def join(root: Path, profile: StudyProfile, *, reconsent: bool = False, user: Un
         if user is None:
             raise OwnTraceError("updating a joined study needs your identity", "unlock it with your passphrase")
         public = prof.raw_public(study_signing_key(root, profile.id, user).public_key())
-    now = utc_now()
+    now = utc_now("milliseconds")
     record = ConsentRecord(
         study_id=profile.id,
         study_version=profile.version,

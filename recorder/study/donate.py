@@ -8,15 +8,15 @@ person's donations by key), and the tree is encrypted to the study's recipients 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import OwnTraceError
-from ..keys import UnlockedIdentity, parse_recipient
-from ..store import Session
-from .consent import joined_profile, load_consent, study_signing_key
+from recorder.errors import OwnTraceError
+from recorder.keys import UnlockedIdentity, parse_recipient
+from recorder.store.session import Session
+from recorder.study.consent import joined_profile, load_consent, study_signing_key
+from recorder.timestamps import parse_utc
 
 
 def donate(
@@ -28,7 +28,7 @@ def donate(
     progress: Callable[..., None] | None = None,
 ):
     """Export `session` as a donation to `study_id`; returns what export_session returns."""
-    from ..export import export_session
+    from recorder.export.bundle import export_session
 
     if session.meta.study != study_id:
         recorded = f"under study {session.meta.study!r}" if session.meta.study else "outside any study"
@@ -37,7 +37,7 @@ def donate(
             f"only recordings made with `owntrace record --study {study_id}` carry its capture limits",
         )
     state, profile = joined_profile(root, study_id)  # re-verified; refuses if it now asks for more
-    if dt.datetime.fromisoformat(session.meta.started_at) < dt.datetime.fromisoformat(state.joined_at):
+    if parse_utc(session.meta.started_at) < parse_utc(state.joined_at):
         # its capture limits were those of an earlier consent: it cannot be labelled with this one
         raise OwnTraceError(
             f"session {session.id} was recorded before your consent to version {state.version} of {study_id!r}",

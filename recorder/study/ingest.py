@@ -23,13 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyrage import x25519
 
-from ..atomic import write_atomic
-from ..errors import OwnTraceError
-from ..keys import parse_identity
-from ..verify import check_files, read_bundle
-from .consent import ConsentRecord, participant_id
-from .profile import Collect, StudyProfile
-from .withdraw import WithdrawalNotice
+from recorder.atomic import write_atomic
+from recorder.errors import OwnTraceError
+from recorder.export.verify import check_files, read_bundle
+from recorder.keys import parse_identity
+from recorder.study.consent import ConsentRecord, participant_id
+from recorder.study.profile import Collect, StudyProfile
+from recorder.study.withdraw import WithdrawalNotice
 
 EPISODES = pa.schema([
     ("bundle_id", pa.string()),

@@ -9,7 +9,6 @@ Files in the output folder (secrets are 0600, like `age-keygen -o`):
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +21,10 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from pyrage import x25519
 
-from ..atomic import write_atomic
-from ..errors import OwnTraceError
-from .profile import fingerprint, raw_public
+from recorder.atomic import write_atomic
+from recorder.errors import OwnTraceError
+from recorder.study.profile import fingerprint, raw_public
+from recorder.timestamps import utc_now
 
 IDENTITY_FILE = "donations.key"
 RECIPIENT_FILE = "donations.pub"
@@ -61,7 +61,7 @@ def keygen(folder: Path) -> ResearcherKeys:
         raise OwnTraceError(f"cannot create {folder}: {e.strerror}", "choose another --out") from None
     ident = x25519.Identity.generate()
     recipient = str(ident.to_public())
-    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    created = utc_now()
     write_atomic(folder / IDENTITY_FILE, f"# created: {created}\n# public key: {recipient}\n{ident}\n".encode())
     write_atomic(folder / RECIPIENT_FILE, f"{recipient}\n".encode(), mode=0o644)
     signing = Ed25519PrivateKey.generate()

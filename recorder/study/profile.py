@@ -22,9 +22,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ..errors import OwnTraceError
-from ..keys import parse_recipient
-from ..policy import CapturePolicy
+from recorder.capture.policy import CapturePolicy
+from recorder.errors import OwnTraceError
+from recorder.keys import parse_recipient
 
 FORMAT = 1
 DOMAIN = b"owntrace-study-profile/v1\n"
@@ -45,7 +45,7 @@ class Collect:
     apps_allowed: tuple[str, ...] = ()  # empty: every app the participant does not exclude
     apps_excluded: tuple[str, ...] = ()
 
-    def more_than(self, accepted: "Collect") -> list[str]:
+    def more_than(self, accepted: Collect) -> list[str]:
         """What this asks for beyond `accepted`, in words (empty when it asks no more)."""
         more = [
             name.replace("_", " ")
@@ -152,7 +152,7 @@ class StudyProfile:
             extra_deny=self.extra_deny,
         )
 
-    def signed(self, key: Ed25519PrivateKey) -> "StudyProfile":
+    def signed(self, key: Ed25519PrivateKey) -> StudyProfile:
         return replace(self, signature=Signature(raw_public(key.public_key()), key.sign(self.canonical_bytes())))
 
     def verify(self) -> Signature:

@@ -14,12 +14,13 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ..atomic import write_atomic
-from ..errors import OwnTraceError
-from ..keys import UnlockedIdentity
-from ..store import Session, list_sessions
-from . import consent
-from .profile import raw_public
+from recorder.atomic import write_atomic
+from recorder.errors import OwnTraceError
+from recorder.keys import UnlockedIdentity
+from recorder.store.session import Session, list_sessions
+from recorder.study import consent
+from recorder.study.profile import raw_public
+from recorder.timestamps import utc_now
 
 DOMAIN = b"owntrace-withdrawal/v1\n"
 
@@ -47,7 +48,7 @@ def leave(root: Path, study_id: str, user: UnlockedIdentity, out: Path, *, delet
         study_id=study_id,
         participant_id=consent.participant_id(public),
         participant_key=public.hex(),
-        withdrawn_at=consent.utc_now(),
+        withdrawn_at=utc_now("milliseconds"),
         withdrawal_contact=state.withdrawal_contact,
     )
     body = {"notice": asdict(notice), "signature": key.sign(notice.signed_bytes()).hex()}

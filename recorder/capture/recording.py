@@ -1,0 +1,490 @@
+"""The Recording lifecycle: one recorder at a time, capture threads wired to the sealed store,
+a content-free status file, and signals for stop / pause / resume.
+
+Pipeline for input: pynput -> pause hotkey filter -> pause gate -> exclusion (focused window for
+keys, window under the pointer for moves, clicks and scrolls) and capture policy -> move
+coalescing / frame-before-action -> SessionWriter. One lock orders everything that is
+journaled, so a frame event always lands just before the action it shows.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from recorder import config as config_mod
+from recorder.atomic import write_atomic
+from recorder.capture.coalesce import MoveCoalescer
+from recorder.capture.display import require_x11
+from recorder.capture.exclusion import ExclusionRules, pointer_in
+from recorder.capture.hotkey import Hotkey, HotkeyFilter
+from recorder.capture.input import types_text
+from recorder.capture.policy import CapturePolicy
+from recorder.errors import OwnTraceError
+from recorder.store.records import Event, SessionMeta
+from recorder.store.session import SessionWriter
+
+LOCK_FILE = "recorder.lock"
+STATUS_FILE = "recorder.status.json"
+LOG_FILE = "recorder.log"  # stderr of a detached recorder: status lines and errors only
+TYPING_PAUSE_NS = 1_000_000_000  # a key after this much quiet gets a frame of its own
+SCROLL_RUN_NS = 500_000_000  # scroll notches closer than this are one scroll action
+TIMER_S = 0.25  # journal sealing, window polling, status file, --duration
+DRAIN_QUIET_S, DRAIN_MAX_S = 0.3, 5.0  # at stop, input already sent by the X server is still taken in
+SIGNAL_PAUSE, SIGNAL_RESUME = signal.SIGUSR1, signal.SIGUSR2
+
+
+@dataclass
+class Status:
+    """recorder.status.json: what `owntrace status` shows. No recorded content."""
+
+    pid: int
+    session: str
+    state: str  # recording | paused | stopping
+    started_at: str
+    elapsed_s: float = 0.0
+    events: int = 0
+    frames: int = 0
+
+    def line(self) -> str:
+        label = {"recording": "REC", "paused": "PAUSED"}.get(self.state, self.state.upper())
+        m, s = divmod(int(self.elapsed_s), 60)
+        return f"{label:<6} {m:02d}:{s:02d}  events {self.events}  frames {self.frames}  session {self.session}"
+
+
+def read_status(root: Path) -> Status | None:
+    try:
+        return Status(**json.loads((root / STATUS_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def already_running() -> OwnTraceError:
+    return OwnTraceError("a recorder is already running", "see `owntrace status`; stop it with `owntrace stop`")
+
+
+class RecorderLock:
+    """An exclusive flock on OWNTRACE_HOME/recorder.lock; the kernel drops it if the process dies."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise already_running() from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @staticmethod
+    def held(root: Path) -> bool:
+        try:
+            fd = os.open(root / LOCK_FILE, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+
+@dataclass
+class RecordOptions:
+    name: str = ""
+    task: str = ""
+    study: str | None = None
+    duration_s: float | None = None
+    policy: CapturePolicy | None = None  # None: the study's policy, or capture everything allowed
+
+
+def _limit_malloc_arenas() -> None:
+    """glibc gives each capture thread its own malloc arena, which keeps freed frame buffers
+    resident (~40 MB more peak RSS in bench/record_bench.py); two arenas are plenty."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
+def _display_error(what: str, e: BaseException) -> OwnTraceError:
+    return OwnTraceError(
+        f"{what} the X display {os.environ.get('DISPLAY')}: {e}",
+        "check DISPLAY and that the X server runs; `owntrace doctor` tells more",
+    )
+
+
+def policy_for_study(root: Path, study: str | None) -> CapturePolicy:
+    if not study:
+        return CapturePolicy()
+    from recorder.study import policy_for  # written by the studies work; only needed with --study
+
+    return policy_for(root, study)
+
+
+class Recording:
+    def __init__(
+        self,
+        root: Path,
+        options: RecordOptions | None = None,
+        on_status: Callable[[Status], None] | None = None,
+    ) -> None:
+        self.root = root
+        self.options = options or RecordOptions()
+        self.on_status = on_status
+        self.writer: SessionWriter | None = None
+        self.error: OwnTraceError | None = None
+        self.retention_deleted: list[str] = []  # sessions past `[retention] days`, deleted at start
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._paused = False
+        self._input_closed = False
+        self.last_input = 0.0  # monotonic time of the last input event seen
+        self._requests: list[str] = []  # from signal handlers, applied by the main loop
+        self._coalescer = MoveCoalescer()
+        self._dropped_keys: set[str] = set()
+        self._dropped_buttons: set[str] = set()
+        self._excluded_rects: list[tuple[int, int, int, int]] = []  # excluded windows, refreshed often
+        self._pointer_excluded = False
+        self._window_key: tuple | None = None
+        self._last_key_t = -(10**18)
+        self._last_scroll_t = -(10**18)
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def run(self) -> SessionMeta:
+        """Record until stopped (stop(), SIGINT/SIGTERM, --duration, or an error); returns the
+        session's metadata. Raises OwnTraceError after cleaning up if recording failed."""
+        require_x11()
+        cfg = config_mod.load(self.root)
+        self.policy = self.options.policy or policy_for_study(self.root, self.options.study)
+        rules = ExclusionRules.build(cfg, self.policy)
+        self._hotkey = HotkeyFilter(Hotkey.parse(cfg.pause_hotkey))
+        lock = RecorderLock(self.root)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock.acquire()
+        try:
+            from recorder.store.retention import apply_retention
+
+            # under the lock: no other recorder is writing a session this could delete
+            self.retention_deleted = apply_retention(self.root, cfg.retention_days)
+            return self._run_locked(cfg, rules)
+        finally:
+            try:
+                (self.root / STATUS_FILE).unlink()
+            except FileNotFoundError:
+                pass
+            lock.release()
+
+    def _run_locked(self, cfg: config_mod.Config, rules: ExclusionRules) -> SessionMeta:
+        from Xlib import error as xerror
+
+        from recorder.capture import screen
+        from recorder.capture.input import InputListeners
+        from recorder.capture.windows import WindowWatcher
+
+        _limit_malloc_arenas()
+        try:
+            self._watcher = WindowWatcher(rules)
+        except (xerror.DisplayError, xerror.XError, OSError) as e:
+            raise _display_error("cannot open", e) from None
+        try:
+            screens = screen.monitors()
+        except Exception as e:  # noqa: BLE001 - mss raises its own error types
+            self._watcher.close()
+            raise _display_error("cannot grab the screen of", e) from None
+        o = self.options
+        try:
+            self.writer = SessionWriter.create(self.root, name=o.name, task=o.task, screens=screens, study=o.study)
+        except OwnTraceError:
+            self._watcher.close()
+            raise
+        self._sampler = None
+        if self.policy.screenshots:
+            self._sampler = screen.ScreenSampler(
+                self.writer, self._emit, self._refresh_excluded_rects, self._fail, max_fps=cfg.max_fps, keyframe_s=cfg.keyframe_s
+            )
+        self._input = InputListeners(self._on_input, self.writer.now)
+        old_handlers = self._install_signals()
+        try:
+            self._check_window()
+            self._refresh_excluded_rects()
+            self._input.start()  # input first: the first keys need no frame to be recorded
+            if self._sampler:
+                self._sampler.start()
+            self._write_status()
+            timer = threading.Thread(target=self._timer_loop, name="owntrace-timer", daemon=True)
+            timer.start()
+            self._threads.append(timer)
+            self._main_loop()
+        finally:
+            self._shutdown()
+            self._restore_signals(old_handlers)
+        if self.error:
+            raise OwnTraceError(f"recording stopped: {self.error.message} (session {self.writer.meta.id})", self.error.hint)
+        return self.writer.meta
+
+    def _main_loop(self) -> None:
+        while not self._stop.wait(0.2):
+            while self._requests:
+                request = self._requests.pop(0)
+                if request == "stop":
+                    self._stop.set()
+                elif request == "pause":
+                    self.pause()
+                elif request == "resume":
+                    self.resume()
+                self._write_status()
+            d = self.options.duration_s
+            if d is not None and self.writer.now() >= d * 1e9:
+                self._stop.set()
+            if self.on_status:
+                self.on_status(self.status())
+
+    def _shutdown(self) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + DRAIN_MAX_S
+        while not self.error and time.monotonic() < deadline and time.monotonic() - self.last_input < DRAIN_QUIET_S:
+            time.sleep(0.05)
+        with self._lock:
+            self._input_closed = True
+        self._input.stop()
+        if self._sampler:
+            self._sampler.stop()
+        for t in self._threads:
+            t.join(5)
+        with self._lock:
+            if not self.error:
+                self._append_moves(self._coalescer.flush())
+            try:
+                self.writer.close("recorded" if not self.error else "interrupted")
+            except OwnTraceError as e:
+                self.error = self.error or e
+        self._watcher.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._set_paused(True)
+
+    def resume(self) -> None:
+        with self._lock:
+            self._set_paused(False)
+
+    def status(self) -> Status:
+        w = self.writer
+        state = "stopping" if self._stop.is_set() else ("paused" if self._paused else "recording")
+        return Status(
+            pid=os.getpid(),
+            session=w.meta.id if w else "",
+            state=state,
+            started_at=w.meta.started_at if w else "",
+            elapsed_s=round(w.now() / 1e9, 1) if w else 0.0,
+            events=w.meta.events if w else 0,
+            frames=w.meta.frames if w else 0,
+        )
+
+    def _write_status(self) -> None:
+        write_atomic(self.root / STATUS_FILE, json.dumps(asdict(self.status())).encode())
+
+    def _install_signals(self) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        wanted = {signal.SIGINT: "stop", signal.SIGTERM: "stop", SIGNAL_PAUSE: "pause", SIGNAL_RESUME: "resume"}
+        return {sig: signal.signal(sig, lambda *_a, r=req: self._requests.append(r)) for sig, req in wanted.items()}
+
+    @staticmethod
+    def _restore_signals(old: dict) -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    def _fail(self, e: BaseException) -> None:
+        """A capture thread failed (disk full, X server gone): stop, keeping what is sealed."""
+        if not isinstance(e, OwnTraceError):
+            from Xlib import error as xerror
+
+            what = "lost the connection to the X display" if isinstance(e, (xerror.ConnectionClosedError, xerror.DisplayError)) else f"capture failed: {type(e).__name__}: {e}"
+            e = OwnTraceError(what, "what was recorded so far is sealed and readable")
+        self.error = self.error or e
+        self._stop.set()
+
+    def _timer_loop(self) -> None:
+        last_status = 0.0
+        while not self._stop.wait(TIMER_S):
+            try:
+                self.writer.tick()
+                if not self._input.alive():
+                    raise OwnTraceError("keyboard and mouse capture stopped (the X server went away?)", "what was recorded so far is sealed and readable")
+                with self._lock:
+                    if not self._paused:
+                        self._check_window()
+                        if not self._sampler:  # else the sampler refreshes them for its blackout
+                            self._refresh_excluded_rects()
+                now = time.monotonic()
+                if now - last_status >= 1.0:
+                    last_status = now
+                    self.writer.save_meta()
+                    self._write_status()
+            except Exception as e:  # noqa: BLE001 - any failure ends the recording cleanly
+                self._fail(e)
+
+    # --- the journal -------------------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        """Frame events from the screen sampler."""
+        with self._lock:
+            if not self._paused and not self._stop.is_set():
+                self._append(event)
+
+    def _append(self, event: Event) -> None:
+        self.writer.append(event)
+
+    def _append_moves(self, points: list[tuple[int, int, int]]) -> None:
+        for t, x, y in points:
+            self._append(Event(t, "move", {"x": x, "y": y}))
+
+    def _set_paused(self, paused: bool) -> None:
+        if paused == self._paused or self._stop.is_set():
+            return
+        if paused:
+            self._append_moves(self._coalescer.flush())
+            self._append(Event(self.writer.now(), "pause"))
+            if self._sampler:
+                self._sampler.pause()
+        else:
+            self._append(Event(self.writer.now(), "resume"))
+            self._window_key = None  # the window may have changed meanwhile
+            self._last_key_t = self._last_scroll_t = -(10**18)
+            if self._sampler:
+                self._sampler.resume()
+            self._check_window()
+        self._paused = paused
+
+    def _check_window(self, geometry: bool = True) -> bool:
+        """Journal a window event when focus, title or geometry changed; True if the focused
+        window is excluded. On entering an excluded window a bare `excluded` marker follows."""
+        win = self._watcher.active(geometry)
+        key = (win.wid, win.title, win.rect, win.excluded)
+        if key != self._window_key:
+            entering = win.excluded and (self._window_key is None or self._window_key[0] != win.wid or not self._window_key[3])
+            self._window_key = key
+            show_title = self.policy.window_titles and not win.excluded
+            x, y, w, h = win.rect
+            self._append(Event(self.writer.now(), "window", {
+                "wid": win.wid, "app": win.app, "title": win.title if show_title else "", "pid": win.pid,
+                "x": x, "y": y, "w": w, "h": h, "excluded": win.excluded,
+            }))
+            if entering:
+                self._append(Event(self.writer.now(), "excluded"))
+        return win.excluded
+
+    def _refresh_excluded_rects(self) -> list[tuple[int, int, int, int]]:
+        self._excluded_rects = self._watcher.excluded_rects()
+        return self._excluded_rects
+
+    def _pointer_excluded_at(self, e: Event, fresh: bool) -> bool:
+        """True when the pointer is over an excluded window (or one outside a study): the event
+        is not recorded. Entering one journals a bare `excluded` marker, nothing more. `fresh`
+        asks the X server again (clicks, scroll starts); moves use the rectangles listed at most
+        half a second ago."""
+        rects = self._refresh_excluded_rects() if fresh else self._excluded_rects
+        inside = pointer_in(rects, e.data["x"], e.data["y"])
+        if inside and not self._pointer_excluded:
+            self._append_moves(self._coalescer.flush())
+            self._append(Event(e.t, "excluded"))
+        self._pointer_excluded = inside
+        return inside
+
+    def _frame_before(self, t: int) -> None:
+        if self._sampler:
+            frame = self._sampler.frame_for_action(t)
+            if frame is not None:
+                self._append(frame)
+
+    def _on_input(self, event: Event) -> None:
+        """Called on pynput's threads for every raw input event."""
+        try:
+            self.last_input = time.monotonic()
+            with self._lock:
+                if self._input_closed:
+                    return
+                if event.kind in ("key_down", "key_up"):
+                    passed, toggled = self._hotkey.feed(event)
+                else:
+                    passed, toggled = [event], False
+                for e in passed:
+                    if not self._paused:
+                        self._record(e)
+                if toggled:
+                    self._set_paused(not self._paused)
+        except Exception as e:  # noqa: BLE001 - never let a listener thread die silently
+            self._fail(e)
+
+    def _record(self, e: Event) -> None:
+        if e.kind == "click" and not e.data["pressed"] and e.data["button"] in self._dropped_buttons:
+            self._dropped_buttons.discard(e.data["button"])  # its press was not recorded either
+            return
+        if e.kind in ("move", "click", "scroll"):
+            fresh = (e.kind == "click" and e.data["pressed"]) or (e.kind == "scroll" and e.t - self._last_scroll_t >= SCROLL_RUN_NS)
+            if self._pointer_excluded_at(e, fresh):
+                if e.kind == "click" and e.data["pressed"]:
+                    self._dropped_buttons.add(e.data["button"])
+                return
+        if e.kind == "move":
+            self._append_moves(self._coalescer.add(e.t, e.data["x"], e.data["y"]))
+            return
+        self._append_moves(self._coalescer.flush())  # the path ends where the action happens
+        if e.kind == "key_down":
+            self._record_key_down(e)
+        elif e.kind == "key_up":
+            name = str(e.data["key"]).lower()
+            if name in self._dropped_keys:
+                self._dropped_keys.discard(name)
+            else:
+                self._append(e)
+        elif e.kind == "click":
+            if e.data["pressed"]:
+                self._frame_before(e.t)
+            self._append(e)
+        elif e.kind == "scroll":
+            if e.t - self._last_scroll_t >= SCROLL_RUN_NS:
+                self._frame_before(e.t)
+            self._last_scroll_t = e.t
+            self._append(e)
+
+    def _record_key_down(self, e: Event) -> None:
+        name = str(e.data["key"]).lower()
+        if self._check_window(geometry=False):
+            self._dropped_keys.add(name)  # excluded window: nothing of the key, not even its timing
+            return
+        if not self.policy.key_text:
+            if types_text(name, e.data.get("char", "")):
+                self._dropped_keys.add(name)
+                return
+            e = Event(e.t, e.kind, {**e.data, "char": ""})
+        if e.t - self._last_key_t >= TYPING_PAUSE_NS:
+            self._frame_before(e.t)
+        self._last_key_t = e.t
+        self._append(e)

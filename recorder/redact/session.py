@@ -1,0 +1,240 @@
+"""Apply redaction to a whole session: write the sealed redacted view and its report.
+
+Reads the raw journal and frames (in memory only), redacts frames (OCR), typed text and window
+titles, and writes `redacted/journal.jsonl.age`, `redacted/frames/*.png.age` and
+`redacted/report.json.age` (format: docs/internals.md, "Redacted view"). Fails closed: an item
+a detector or the OCR cannot process is withheld and named in the report. Rerunning rebuilds
+the view from the untouched raw data.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from recorder import config
+from recorder.atomic import write_atomic
+from recorder.errors import OwnTraceError
+from recorder.keys import UnlockedIdentity
+from recorder.progress import Progress
+from recorder.redact.view import FRAMES, JOURNAL, REPORT, frame_rel
+from recorder.store.records import Event
+from recorder.store.session import Session
+from recorder.timestamps import utc_now
+from redaction import typed
+from redaction.detect import Detector, SessionDetector
+from redaction.findings import Finding, apply
+from redaction.report import Report, ReportFinding
+
+_FRAME_RE = re.compile(r"^(\d{6})\.png\.age$")
+_REDACTABLE_STATES = ("recorded", "interrupted", "redacted")
+WITHHELD = "WITHHELD"  # placeholder for typed text whose detection failed
+
+def user_detector(root: Path, extra_deny: list[str] | tuple[str, ...] = ()) -> Detector:
+    """A detector with the user's deny-list and phone regions from config.toml."""
+    cfg = config.load(root)
+    try:
+        return Detector(deny=[*cfg.deny, *extra_deny], phone_regions=cfg.phone_regions)
+    except Exception as e:  # a broken NLP install or a bad phone region: nothing can be redacted
+        raise OwnTraceError(f"cannot start the text detectors: {type(e).__name__}: {e}",
+                            "check [redaction] phone_regions in config.toml; `owntrace doctor` shows what is missing"
+                            ) from None
+
+
+def study_deny(root: Path, session: Session) -> list[str]:
+    """The joined study's extra deny terms, for a session recorded for a study."""
+    terms: list[str] = []
+    if session.meta.study:
+        try:
+            from recorder.study import policy_for  # written alongside; needed only for study sessions
+        except ImportError as e:
+            raise OwnTraceError(
+                f"session {session.id} belongs to study {session.meta.study}, but studies are unavailable ({e})",
+                "reinstall owntrace",
+            ) from None
+        terms += list(policy_for(root, session.meta.study).extra_deny)
+    return terms
+
+
+def _frame_redactor(detector: Detector | SessionDetector):
+    """The image side, or the reason it cannot run (every frame is then withheld)."""
+    try:
+        from redaction.image import FrameRedactor
+
+        return FrameRedactor(detector), None
+    except Exception as e:  # tesseract data missing, library not importable: fail closed
+        return None, f"OCR unavailable: {e}"
+
+
+def _latest_frame_before(events: list[Event]) -> list[int | None]:
+    """For each journal index, the number of the last frame event at or before it."""
+    out, current = [], None
+    for e in events:
+        if e.kind == "frame" and isinstance(e.get("n"), int):
+            current = e.get("n")
+        out.append(current)
+    return out
+
+
+_NOT_REDACTABLE_HINTS = {
+    "recording": "stop the recording first",
+    "raw-deleted": "its raw capture was deleted; the redacted view stays as it is",
+}
+
+
+def ensure_redactable(session: Session) -> None:
+    state = session.meta.state
+    if state not in _REDACTABLE_STATES:
+        raise OwnTraceError(
+            f"session {session.id} is {state}: it cannot be redacted now",
+            _NOT_REDACTABLE_HINTS.get(state, "its redacted view was already approved; record a new session to start over"),
+        )
+
+
+def redact_session(
+    root: Path, session: Session, user: UnlockedIdentity, *, progress: Progress | None = None,
+    detector: Detector | None = None,
+) -> Report:
+    """Write the session's redacted view and report (see the module docstring); `detector`
+    defaults to the user's config plus the session's study terms."""
+    ensure_redactable(session)
+    key = session.key(user)
+    damaged: list[str] = []
+    events = list(session.events(key, damaged=damaged))
+    if detector is None:
+        detector = user_detector(root, study_deny(root, session))
+    report = Report(
+        session=session.id,
+        created_at=utc_now(),
+        engine={"ner": detector.status()["ner"], "ocr": ""},
+    )
+    for rel in damaged:
+        report.withhold(rel, "damaged journal segment: its events could not be read")
+    frames = session.frame_numbers()
+    total = len(frames) + 1
+    done = 0
+
+    # typed text first: what it finds is also redacted where a frame shows it half typed
+    runs = typed.rebuild(events)
+    typed_findings, failed = _typed(runs, events, detector, lambda i: False)
+    values = [(tf.value, tf.finding.entity) for tf in typed_findings if tf.value]
+    screen_detector = SessionDetector(detector, values) if values else detector
+    redactor, ocr_problem = _frame_redactor(screen_detector)
+    report.engine["ocr"] = redactor.engine if redactor else "unavailable"
+
+    bullets: set[int] = set()
+    for n in frames:
+        item = f"frame:{n}"
+        try:
+            if redactor is None:
+                raise RuntimeError(ocr_problem)
+            result = redactor.redact(session.frame_image(key, n))
+            buf = io.BytesIO()
+            result.image.save(buf, format="PNG")
+        except Exception as e:  # fail closed: this frame is not in the redacted view
+            report.withhold(item, str(e) or type(e).__name__)
+            (session.path / frame_rel(n)).unlink(missing_ok=True)
+        else:
+            session.write_sealed(frame_rel(n), buf.getvalue())
+            for f in result.findings:
+                report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox)))
+            for box, reason in result.flagged:
+                report.flag(item, list(box), reason)
+                if "bullets" in reason:
+                    bullets.add(n)
+        done += 1
+        if progress:
+            progress(done, total)
+    _remove_stale_frames(session, set(frames))
+
+    if bullets:  # a bullets-only field was on screen: what was typed then is a password
+        frame_at = _latest_frame_before(events)
+        typed_findings, failed = _typed(runs, events, detector, lambda i: frame_at[i] in bullets)
+    for run, error in failed:
+        report.withhold(f"typed:{run.start}", f"text detection failed: {error}")
+    for tf in typed_findings:
+        if tf.finding.entity != WITHHELD:
+            f = tf.finding
+            report.findings.append(ReportFinding(f"typed:{tf.run}", "typed", f.entity, f.score,
+                                                 span=[f.start, f.end], events=tf.events))
+    overrides: dict[int, dict] = typed.redactions(events, typed_findings)
+
+    for i, e in enumerate(events):
+        if e.kind != "window" or not e.get("title"):
+            continue
+        title = str(e.get("title"))
+        try:
+            found = screen_detector.find(title)  # a title can show a typed value too (a search, a file name)
+        except Exception as ex:
+            report.withhold(f"title:{i}", f"text detection failed: {type(ex).__name__}: {ex}")
+            overrides[i] = {"title": ""}
+            continue
+        if found:
+            overrides[i] = {"title": apply(title, found)}
+            report.findings += [ReportFinding(f"title:{i}", "title", f.entity, f.score, span=[f.start, f.end])
+                                for f in found]
+
+    redacted = [replace(e, data={**e.data, **overrides[i]}) if i in overrides else e for i, e in enumerate(events)]
+    session.write_sealed(JOURNAL, "".join(e.to_json() + "\n" for e in redacted).encode())
+    session.write_sealed(REPORT, report.to_json())
+    session.set_state("redacted")
+    if progress:
+        progress(total, total)
+    return report
+
+
+def _typed(runs: list[typed.TypedRun], events: list[Event], detector: Detector, prompted: Callable[[int], bool]
+           ) -> tuple[list[typed.TypedFinding], list[tuple[typed.TypedRun, str]]]:
+    """Findings in every typed run; a run whose detection fails loses all its characters."""
+    found: list[typed.TypedFinding] = []
+    failed: list[tuple[typed.TypedRun, str]] = []
+    for run in runs:
+        try:
+            found += typed.find_in_run(run, events, detector.find, prompted)
+        except Exception as e:  # fail closed
+            failed.append((run, f"{type(e).__name__}: {e}"))
+            found.append(typed.TypedFinding(run.start, Finding(0, len(run.text), WITHHELD, 1.0, "failsafe"),
+                                            run.key_events))
+    return found, failed
+
+
+def _remove_stale_frames(session: Session, current: set[int]) -> None:
+    """A rerun must not leave redacted frames of a previous run that this run did not produce."""
+    folder = session.path / FRAMES
+    if folder.is_dir():
+        for p in folder.iterdir():
+            m = _FRAME_RE.match(p.name)
+            if m and int(m.group(1)) not in current:
+                p.unlink()
+
+
+
+def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | None = None):
+    """One screenshot (PNG/JPEG) to a redacted PNG at `dst`, the user's explicit choice.
+    The input is checked before the (slow to build) detector is made."""
+    from PIL import Image, UnidentifiedImageError
+
+    from redaction.image import RedactionFailed, redact_image
+
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise OwnTraceError("the output would overwrite the input", "choose another output file with -o")
+    try:
+        with Image.open(src) as im:
+            if im.format not in ("PNG", "JPEG"):
+                raise OwnTraceError(f"{src} is {im.format}, not PNG or JPEG", "convert it to PNG first")
+            image = im.convert("RGB")
+    except FileNotFoundError:
+        raise OwnTraceError(f"{src} does not exist") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise OwnTraceError(f"{src} is not a readable image ({e})", "give a PNG or JPEG file") from None
+    try:
+        result = redact_image(image, detector or user_detector(root))
+    except RedactionFailed as e:
+        raise OwnTraceError(f"could not redact {src}: {e}", "nothing was written") from None
+    buf = io.BytesIO()
+    result.image.save(buf, format="PNG")
+    write_atomic(dst, buf.getvalue(), mode=0o644)
+    return result

@@ -1,0 +1,90 @@
+"""Typed records of the session store.
+
+Journal events are one JSON object per line: {"t": ns since session start (monotonic),
+"kind": ..., **fields}. Kinds and their fields:
+
+  key_down / key_up  key: key name ("a", "A", "1", "shift", "ctrl", "alt", "super", "enter",
+                     "backspace", "delete", "tab", "space", "left", "esc", "f1", ...);
+                     char: the text the key produced ("" or absent for none; key_down only);
+                     mods: held modifiers ["shift","ctrl","alt","super"] at the time
+  move               x, y (coalesced at capture; the path's shape is kept)
+  click              x, y, button ("left"|"right"|"middle"), pressed (bool)
+  scroll             x, y, dx, dy (wheel notches; dy > 0 is up, as pynput reports)
+  window             wid, app (WM_CLASS), title, pid, x, y, w, h, excluded (bool)
+  excluded           input went to an excluded window (no count, no timing)
+  frame              n (stored frame number), w, h, reason ("action"|"change"|"keyframe"),
+                     dup (true when n repeats an identical earlier frame),
+                     base (only on a delta frame: the keyframe it is composed on; read frames
+                     with Session.frame_image, which composes deltas into full pictures).
+                     Files: frames/NNNNNN.webp.age (lossless WebP), .png.age in older sessions
+  pause / resume     paused time records nothing
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+EVENT_KINDS = frozenset(
+    "key_down key_up move click scroll window excluded frame pause resume".split()
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    t: int
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.data.get(name, default)
+
+    def to_json(self) -> str:
+        return json.dumps({"t": self.t, "kind": self.kind, **self.data}, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_obj(cls, obj: dict[str, Any]) -> Event:
+        if not isinstance(obj, dict) or not isinstance(obj.get("t"), int) or obj.get("kind") not in EVENT_KINDS:
+            raise ValueError(f"not an event record: {str(obj)[:80]}")
+        rest = {k: v for k, v in obj.items() if k not in ("t", "kind")}
+        return cls(obj["t"], obj["kind"], rest)
+
+
+@dataclass
+class Screen:
+    x: int
+    y: int
+    w: int
+    h: int
+    scale: float = 1.0
+
+
+@dataclass
+class SessionMeta:
+    """session.json: public facts only, never recorded content (no titles, no keys, no pixels)."""
+
+    id: str
+    started_at: str  # UTC ISO 8601, the wall clock at t=0
+    state: str  # recording | interrupted | recorded | redacted | approved | exported
+    recipient: str  # the session's own age public key
+    name: str = ""
+    ended_at: str | None = None
+    duration_s: float = 0.0
+    pid: int | None = None
+    screens: list[dict[str, Any]] = field(default_factory=list)
+    events: int = 0
+    frames: int = 0
+    segments: int = 0
+    study: str | None = None
+    app_version: str = ""
+    damaged: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SessionMeta:
+        obj = json.loads(text)
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in obj.items() if k in known})
