@@ -148,7 +148,7 @@ def test_kill_9_keeps_every_sealed_segment(home, user, xenv) -> None:
         s = store.resolve(home)
         for n, text in enumerate(("abc", "def"), 1):
             xh.type_text(text, xenv)
-            wait_for(lambda: len(s.segment_files()) >= n, 30, "sealed segments")
+            wait_for(lambda n=n: len(s.segment_files()) >= n, 30, "sealed segments")
         os.kill(st.pid, signal.SIGKILL)
         os.waitpid(st.pid, 0)  # started from this process: reap it, as init does for `owntrace start`
         wait_for(lambda: control.status(home) is None, 10, "the lock to drop")

@@ -25,9 +25,8 @@ from recorder.study import profile as prof
 from recorder.study.donate import donate
 from tests.support.cli import OWNTRACE
 from tests.support.guards import scan_plaintext
-from tests.support.study import researcher
+from tests.support.study import identity_and_recipient, researcher, rewrite
 from tests.support.xhelpers import click, focus, key, type_text, wait_window, xdotool, xterm
-from tests.test_study_ingest import rewrite, study_keys
 
 pytestmark = pytest.mark.x11
 
@@ -119,7 +118,7 @@ def test_full_study_loop(home: Path, user, xenv: dict[str, str], tmp_path: Path)
     # the participant's side holds nothing in clear: study state, consent, keys, sessions
     assert not scan_plaintext([home], [b"hello allowed", b"zebra other", b"quiet words", b"echo back"])
 
-    tampered = rewrite(d1, tmp_path / "tampered.age", *study_keys(res), tamper)
+    tampered = rewrite(d1, tmp_path / "tampered.age", *identity_and_recipient(res), tamper)
     out = owntrace("study", "ingest", str(d1), str(d1), str(tampered), str(d2), "--identity", str(res.keys.identity_path),
                    "--profile", str(profiles["one-app"]), "--out", str(tmp_path / "ds1"), env=env)
     assert "1 donation(s) accepted" in out

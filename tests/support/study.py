@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pyrage
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from recorder.export.verify import read_bundle
+from recorder.keys import parse_recipient
+from recorder.study import ingest
 from recorder.study import keys as study_keys
 from recorder.study import profile as prof
 
@@ -49,3 +55,21 @@ def researcher(folder: Path) -> Researcher:
 
 def with_collect(p: prof.StudyProfile, **changes) -> prof.StudyProfile:
     return replace(p, collect=replace(p.collect, **changes), signature=None)
+
+
+def identity_and_recipient(res) -> tuple[Path, str]:
+    return res.keys.identity_path, res.keys.recipient
+
+
+def rewrite(src: Path, dst: Path, identity: Path, recipient: str, edit) -> Path:
+    """Decrypt a donation, let `edit` change its files, and encrypt it again (an attacker's copy)."""
+    _, files = read_bundle(src, [ingest.read_identity(identity)])
+    edit(files)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    dst.write_bytes(pyrage.encrypt(buf.getvalue(), [parse_recipient(recipient)]))
+    return dst

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.screens import render
 from redaction import ocr
 from redaction.regions import intersects
 from tests.support.guards import scan_plaintext
+from tests.support.screens import render
 
 TOKEN = "ghp_Qm7c1ZpL0aXv93RtYw2KsEe8Nn5BbUu4HhJj"
 LINES = [

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support.screens import render
 from recorder.errors import OwnTraceError
 from recorder.redact import session as redact
 from recorder.redact import view as redacted_view
@@ -24,6 +23,7 @@ from redaction.ocr import Ocr
 from redaction.report import Report
 from tests.support.cli import OWNTRACE
 from tests.support.guards import scan_plaintext, traced
+from tests.support.screens import render
 
 EMAIL = "maria.garcia@example.com"
 CARD = "4111 1111 1111 1111"

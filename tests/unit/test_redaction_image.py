@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.support.screens import render
 from redaction.detect import Detector
 from redaction.image import FrameRedactor, RedactionFailed, redact_image
 from redaction.ocr import Ocr
 from redaction.regions import intersects
+from tests.support.screens import render
 
 EMAIL = "maria.garcia@example.com"
 CARD = "4111 1111 1111 1111"

@@ -21,14 +21,13 @@ from PIL import Image
 from recorder.errors import OwnTraceError
 from recorder.export.bundle import sign_manifest
 from recorder.export.verify import read_bundle
-from recorder.keys import parse_recipient
 from recorder.redact.view import RedactedView
 from recorder.review.approval import approve
 from recorder.store import session as store
 from recorder.study import consent, ingest, withdraw
 from recorder.study.donate import donate
 from tests.support.review_kit import standard_session
-from tests.support.study import researcher
+from tests.support.study import identity_and_recipient, researcher, rewrite
 
 
 def approved_session(home: Path, user, study: str | None) -> store.Session:
@@ -55,24 +54,6 @@ def donation(home: Path, user, tmp_path: Path, study: str = "typing-study", name
     out = tmp_path / name
     donate(home, approved_session(home, user, study), user, study, out)
     return out
-
-
-def study_keys(res) -> tuple[Path, str]:
-    return res.keys.identity_path, res.keys.recipient
-
-
-def rewrite(src: Path, dst: Path, identity: Path, recipient: str, edit) -> Path:
-    """Decrypt a donation, let `edit` change its files, and encrypt it again (an attacker's copy)."""
-    _, files = read_bundle(src, [ingest.read_identity(identity)])
-    edit(files)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    dst.write_bytes(pyrage.encrypt(buf.getvalue(), [parse_recipient(recipient)]))
-    return dst
 
 
 def test_donation_is_bound_to_study_and_consent_and_unlinkable(home: Path, user, res, joined, tmp_path: Path) -> None:
@@ -121,7 +102,7 @@ def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, 
     def edit_steps(files):
         files["steps.jsonl"] = files["steps.jsonl"].replace(b'"click"', b'"drag"', 1)
 
-    tampered = rewrite(good, tmp_path / "tampered.age", *study_keys(res), edit_steps)
+    tampered = rewrite(good, tmp_path / "tampered.age", *identity_and_recipient(res), edit_steps)
 
     def resign_with_other_key(files):  # a consistent bundle, but not signed by the consent's key
         manifest = json.loads(files["manifest.json"])
@@ -130,7 +111,7 @@ def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, 
         manifest["bundle_id"] = "forged"
         files["manifest.json"], files["manifest.sig"] = sign_manifest(manifest, key)
 
-    forged = rewrite(second, tmp_path / "forged.age", *study_keys(res), resign_with_other_key)
+    forged = rewrite(second, tmp_path / "forged.age", *identity_and_recipient(res), resign_with_other_key)
     flipped = tmp_path / "flipped.age"
     blob = bytearray(good.read_bytes())
     blob[-40] ^= 1
