@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(xvfb xauth openbox xdotool xterm x11-utils chromium age fonts-dejavu-core fonts-liberation strace python3-venv)
+# pipx: only for the test that installs OwnTrace with it
+APT_PACKAGES=(xvfb xauth openbox xdotool xterm x11-utils chromium age fonts-dejavu-core fonts-liberation strace python3-venv pipx)
 
 # A package is installable when apt-cache names a candidate version. The policy text is read
 # whole into a variable (no `| grep -q`, whose early exit kills apt-cache with SIGPIPE and makes

@@ -39,8 +39,10 @@ def quick_start() -> list[str]:
 
 def test_readme_quick_start_is_the_two_commands_ci_runs():
     assert quick_start() == ["./run.sh demo", "./run.sh test"]
-    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
-    assert "./run.sh test" in ci, ".ci/run must run the README's test command as written"
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines() if not line.startswith("#")]
+    # as written, in the scrubbed environment `env -i` makes
+    assert any(line.split()[-2:] == ["./run.sh", "test"] and line.startswith("env -i ") for line in ci), \
+        ".ci/run must run the README's test command as written"
 
 
 def ocr_frames(frames: list[Path]) -> str:
