@@ -3,7 +3,7 @@
     python bench/export_bench.py                 # a one-hour session: 3600 steps, 1800 frames
     python bench/export_bench.py --minutes 5     # quicker
 
-The session is synthetic (SessionWriter + a redacted view written as recorder/redact.py writes
+The session is synthetic (SessionWriter + a redacted view written as recorder/redact/session.py writes
 it; no OCR: review and export only read the redacted view). Frames are 1280x800 PNGs of about
 the size a desktop screenshot compresses to.
 

@@ -19,7 +19,7 @@ NAMED_TEXT_KEYS = frozenset({"enter", "tab"})
 
 
 def key_name(key) -> tuple[str, str]:
-    """(name, char) of a pynput key: names as in recorder/records.py, char as typed."""
+    """(name, char) of a pynput key: names as in recorder/store/records.py, char as typed."""
     name = getattr(key, "name", None)
     if name:  # a pynput.keyboard.Key
         base = name.removesuffix("_l").removesuffix("_r")
