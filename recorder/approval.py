@@ -32,6 +32,7 @@ REVIEW_FILE = "review.json.age"
 REDACTED_JOURNAL = "redacted/journal.jsonl.age"
 REDACTED_REPORT = "redacted/report.json.age"
 SCHEMA_VERSION = 1
+OUTCOMES = ("success", "failure")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_KEEP = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}  # pixels only: no text, time or ICC chunks
 
@@ -83,10 +84,13 @@ class Decisions:
     boxes: list[dict[str, Any]] = field(default_factory=list)  # {"frame": n, "bbox": [x, y, w, h]}
     undone: list[int] = field(default_factory=list)  # findings whose redaction is undone
     texts: dict[int, str] = field(default_factory=dict)  # step → edited typed text
+    outcome: str | None = None  # "success" | "failure", as the person said; None: not said
 
     def to_obj(self) -> dict[str, Any]:
         obj = asdict(self)
         obj["texts"] = {str(k): v for k, v in sorted(self.texts.items())}
+        if self.outcome is None:  # absent, so decisions made before outcomes existed keep their hash
+            del obj["outcome"]
         return obj
 
     def sha256(self) -> str:
@@ -145,8 +149,11 @@ class Decisions:
                     and isinstance(v, str) and len(v) <= 100_000):
                 raise bad("texts may only edit the text of typing steps")
             clean_texts[int(k)] = v
+        outcome = obj.get("outcome")
+        if outcome not in (None, *OUTCOMES):
+            raise bad("outcome must be success or failure")
         return cls(task, sorted(set(steps)), [[float(a), float(b)] for a, b in ranges], clean_boxes,
-                   sorted(set(undone)), clean_texts)
+                   sorted(set(undone)), clean_texts, outcome)
 
 
 @dataclass
@@ -380,7 +387,7 @@ class BundlePlan:
             "schema_version": SCHEMA_VERSION,
             "episode_id": meta.id,
             "task": self.decisions.task if self.decisions.task is not None else self.view.task,
-            "outcome": "unspecified",
+            "outcome": self.decisions.outcome or "unspecified",
             "platform": {"os": "linux", "display": "x11"},
             "screens": [{"w": s.get("w"), "h": s.get("h"), "scale": s.get("scale", 1.0),
                          "origin": [s.get("x", 0), s.get("y", 0)]} for s in meta.screens],

@@ -33,6 +33,7 @@ from .approval import RedactedView, approved_plan, sha256, utc_now
 from .errors import OwnTraceError
 from .keys import UnlockedIdentity, parse_recipient
 from .store import Session, resolve
+from .trajectories import FORMATS as TRAJECTORY_FORMATS, converted_files
 
 FORMATS = ("dir", "zip", "age")
 BUNDLE_FORMAT = "owntrace-bundle/1"
@@ -187,10 +188,12 @@ def export_session(
     manifest_extra: Mapping[str, Any] = {},
     signing_key: Ed25519PrivateKey | None = None,
     progress: Progress | None = None,
+    trajectory: str | None = None,
 ) -> ExportResult:
     """Write the approved session's bundle to `out`. `extra_files` join the bundle (and the
     manifest), `manifest_extra` adds top-level manifest sections (a study's), `signing_key`
-    replaces the user's signing key (a study's pseudonymous one)."""
+    replaces the user's signing key (a study's pseudonymous one), `trajectory` ("agentnet" or
+    "osworld") adds that format's files, converted from the approved steps.jsonl and episode.json."""
     if isinstance(session, str):
         session = resolve(root, session)
     out = Path(out)
@@ -199,13 +202,16 @@ def export_session(
         raise OwnTraceError("the age format needs at least one recipient", "pass --to age1... (the study's or your own key)")
     if fmt != "age" and rcpts:
         raise OwnTraceError("recipients only apply to --format age", "add --format age to encrypt the bundle")
+    if trajectory is not None and trajectory not in TRAJECTORY_FORMATS:
+        raise OwnTraceError(f"unknown trajectory format {trajectory!r}", "use agentnet or osworld")
     extras = {_safe_member(p): bytes(d) for p, d in extra_files.items()}
     view = RedactedView(session, user)
     plan, approval = approved_plan(view)
     _check_out(out, fmt)
     writer: _Writer = _DirWriter(out) if fmt == "dir" else _ZipWriter(out) if fmt == "zip" else _AgeWriter(out, rcpts)
     files: list[dict[str, Any]] = []
-    total = len(approval.items) + len(extras) + 2
+    total = len(approval.items) + len(extras) + 2 + (trajectory is not None)
+    approved: dict[str, bytes] = {}
     try:
         for path, data, digest in plan.items():
             if approval.items.get(path) != digest:
@@ -213,12 +219,16 @@ def export_session(
                                     f"review and approve it again: `owntrace review {session.id}`")
             writer.add(path, data)
             files.append({"path": path, "size": len(data), "sha256": digest})
+            if path in ("steps.jsonl", "episode.json"):
+                approved[path] = data
             if progress:
                 progress(len(files), total)
         missing = set(approval.items) - {f["path"] for f in files}
         if missing:
             raise OwnTraceError(f"session {session.id} changed since it was approved: {sorted(missing)[0]} is gone",
                                 f"review and approve it again: `owntrace review {session.id}`")
+        if trajectory is not None:
+            extras = {**converted_files(trajectory, approved["steps.jsonl"], approved["episode.json"]), **extras}
         for path, data in extras.items():
             if any(f["path"] == path for f in files):
                 raise OwnTraceError(f"extra file {path} would replace a file of the session")

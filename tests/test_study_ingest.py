@@ -163,8 +163,9 @@ def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, 
     typed = [r for r in first_bundle if r["action_type"] == "type"][0]
     assert "<EMAIL_ADDRESS>" in typed["text"] and "bob@example.org" not in typed["text"]
     with_frame = [r for r in rows if r["frame_png"] is not None]
-    assert with_frame and all(hashlib.sha256(r["frame_png"]).hexdigest() == r["frame_sha256"] for r in with_frame)
-    with Image.open(io.BytesIO(with_frame[0]["frame_png"])) as im:
+    assert with_frame and all(hashlib.sha256(r["frame_png"]["bytes"]).hexdigest() == r["frame_sha256"]
+                              and r["frame_png"]["path"] == r["frame_path"] for r in with_frame)
+    with Image.open(io.BytesIO(with_frame[0]["frame_png"]["bytes"])) as im:
         assert im.size == (with_frame[0]["frame_w"], with_frame[0]["frame_h"])
     saved = json.loads((tmp_path / "ds" / "ingest-report.json").read_text())
     assert saved["accepted"] == 2 and len(saved["rejected"]) == 6

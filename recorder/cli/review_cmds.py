@@ -13,7 +13,7 @@ import typer
 from .. import approval, config, keys, paths, retention, store
 from ..approval import RedactedView
 from ..errors import OwnTraceError
-from ..export import FORMATS, export_session
+from ..export import FORMATS, TRAJECTORY_FORMATS, export_session
 from ..verify import verify_bundle
 from .common import PassphraseFile, SessionRef, human_bytes, unlock
 
@@ -129,11 +129,17 @@ def _print_summary(view: RedactedView, decisions: approval.Decisions) -> dict:
 def approve_cmd(
     session: SessionRef = "latest",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="approve without asking (for scripts)")] = False,
+    outcome: Annotated[Optional[str], typer.Option(help="did the task succeed: success or failure "
+                                                   "(AgentNet and OSWorld exports end with it; default success)")] = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Approve a session for export from the terminal: shows exactly what will leave, then asks."""
+    if outcome not in (None, *approval.OUTCOMES):
+        raise OwnTraceError(f"unknown outcome {outcome!r}", "use --outcome success or --outcome failure")
     view = _open_view(session, passphrase_file)
     decisions = view.load_review().decisions
+    if outcome is not None:
+        decisions.outcome = outcome
     _print_summary(view, decisions)
     if not yes and not _confirm("approve this for export?"):
         raise OwnTraceError("not approved", f"review it in the browser with `owntrace review {view.meta.id}`, "
@@ -146,14 +152,18 @@ def approve_cmd(
 def export(
     session: SessionRef = "latest",
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the bundle (a new path)")] = ...,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="dir, zip or age")] = "dir",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="dir, zip or age; agentnet or osworld add those "
+                                      "trajectory files (a directory, or age with --to)")] = "dir",
     to: Annotated[Optional[list[str]], typer.Option("--to", "-r", help="age recipient (age1...) for --format age; repeatable")] = None,
     study: Annotated[Optional[str], typer.Option("--study", help="donate to this joined study (encrypted to its keys)")] = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Export an approved session as a signed bundle."""
-    if fmt not in FORMATS:
-        raise OwnTraceError(f"unknown format {fmt!r}", "use dir, zip or age")
+    trajectory = fmt if fmt in TRAJECTORY_FORMATS else None
+    if trajectory:
+        fmt = "age" if to else "dir"
+    elif fmt not in FORMATS:
+        raise OwnTraceError(f"unknown format {fmt!r}", "use dir, zip, age, agentnet or osworld")
     root = paths.home()
     _apply_retention(root)
     s = store.resolve(root, session)
@@ -163,10 +173,11 @@ def export(
             from ..study.donate import donate
 
             if to or fmt != "dir":
-                raise OwnTraceError("--study sets the format and recipients itself", "leave out --format and --to")
-            result = donate(root, s, user, study, out, progress=bar)
+                raise OwnTraceError("--study sets the container and recipients itself",
+                                    "leave out --to, and --format unless it is agentnet or osworld")
+            result = donate(root, s, user, study, out, progress=bar, trajectory=trajectory)
         else:
-            result = export_session(root, s, user, out, fmt, to or (), progress=bar)
+            result = export_session(root, s, user, out, fmt, to or (), progress=bar, trajectory=trajectory)
     typer.echo(f"exported {result.files} files ({human_bytes(result.bytes)}) to {result.path} [{result.fmt}]")
     typer.echo(f"bundle {result.bundle_id}, signed by ed25519:{result.manifest['signer']['public_key']}")
     typer.echo(f"check it with: owntrace verify {result.path}" + (" --identity FILE" if result.fmt == "age" else ""))
