@@ -194,6 +194,8 @@ def export_session(
     manifest), `manifest_extra` adds top-level manifest sections (a study's), `signing_key`
     replaces the user's signing key (a study's pseudonymous one), `trajectory` ("agentnet" or
     "osworld") adds that format's files, converted from the approved steps.jsonl and episode.json."""
+    if trajectory is not None and trajectory not in TRAJECTORY_FORMATS:
+        raise OwnTraceError(f"unknown trajectory format {trajectory!r}", "use agentnet or osworld")
     if isinstance(session, str):
         session = resolve(root, session)
     out = Path(out)
@@ -202,8 +204,6 @@ def export_session(
         raise OwnTraceError("the age format needs at least one recipient", "pass --to age1... (the study's or your own key)")
     if fmt != "age" and rcpts:
         raise OwnTraceError("recipients only apply to --format age", "add --format age to encrypt the bundle")
-    if trajectory is not None and trajectory not in TRAJECTORY_FORMATS:
-        raise OwnTraceError(f"unknown trajectory format {trajectory!r}", "use agentnet or osworld")
     extras = {_safe_member(p): bytes(d) for p, d in extra_files.items()}
     view = RedactedView(session, user)
     plan, approval = approved_plan(view)

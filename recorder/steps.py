@@ -27,7 +27,7 @@ NAMED_KEYS = frozenset({"enter", "return", "tab", "esc", "escape", "up", "down",
 PYAUTOGUI_KEYS = {"super": "win", "escape": "esc", "return": "enter", "page_up": "pageup", "page_down": "pagedown",
                   "print_screen": "printscreen", "caps_lock": "capslock", "num_lock": "numlock", "menu": "apps"}
 
-PYAUTOGUI_NAMED = frozenset({PYAUTOGUI_KEYS.get(k, k) for k in NAMED_KEYS | set(MODIFIERS)})
+PYAUTOGUI_NAMED = frozenset({PYAUTOGUI_KEYS.get(k, k) for k in NAMED_KEYS | set(MODIFIERS)} | {"space"})
 
 DRAG_MIN_PX = 5  # press and release further apart than this is a drag
 DOUBLE_CLICK_NS = 500_000_000  # second click within this time and DOUBLE_CLICK_PX is a double click
@@ -157,9 +157,9 @@ def pyautogui_call(a: Action) -> str:
 
 
 def is_pyautogui_key(name: str) -> bool:
-    """Whether pyautogui can press this key name: printable ASCII characters and the named
-    keys key_name() produces (pyautogui.KEYBOARD_KEYS holds both)."""
-    return (len(name) == 1 and name.isascii() and name.isprintable()) or name in PYAUTOGUI_NAMED
+    """Whether pyautogui can press this key name: lower-case printable ASCII characters and the
+    named keys key_name() produces (pyautogui.KEYBOARD_KEYS holds both)."""
+    return (len(name) == 1 and name.isascii() and name.isprintable() and not name.isupper()) or name in PYAUTOGUI_NAMED
 
 
 def typed_text(events: Sequence[Event]) -> str:
