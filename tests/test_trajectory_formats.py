@@ -19,8 +19,12 @@ from recorder.errors import CorruptFile, OwnTraceError
 from recorder.export import export_session
 from recorder.steps import Action, pyautogui_calls
 from recorder.trajectories import converted_files
-from recorder.verify import verify_bundle
+from recorder.study import ingest
+from recorder.study.donate import donate
+from recorder.verify import read_bundle, verify_bundle
 from tests.review_kit import Builder
+from tests.test_study_ingest import approved_session, joined, res  # noqa: F401 (fixtures)
+from tests.test_study_support import cli  # noqa: F401 (fixture)
 
 W, H = 640, 400
 AGENTNET_CALLS = {"pyautogui": {"click", "doubleClick", "rightClick", "middleClick", "moveTo", "dragTo", "scroll",
@@ -229,3 +233,32 @@ def test_malformed_bundle_files_are_one_clear_error() -> None:
         converted_files("osworld", b'{"action": 1}\n', b"{}")
     with pytest.raises(OwnTraceError, match="unknown trajectory format"):
         export_session(Path("/nonexistent"), "x", None, Path("/tmp/x"), trajectory="webarena")  # type: ignore[arg-type]
+
+
+def test_cli_export_formats_and_outcome(home: Path, user, tmp_path: Path, cli) -> None:
+    s = demo_session(home)
+    r = cli("approve", s.id, "--yes", "--outcome", "failure")
+    assert r.returncode == 0, r.stderr
+    r = cli("export", s.id, "--format", "osworld", "--out", str(tmp_path / "ow"))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "ow/traj.jsonl").read_text().splitlines()[-1])["action"] == "FAIL"
+    ident = x25519.Identity.generate()
+    r = cli("export", s.id, "--format", "agentnet", "--to", str(ident.to_public()), "--out", str(tmp_path / "an.age"))
+    assert r.returncode == 0 and "[age]" in r.stdout, r.stderr
+    assert verify_bundle(tmp_path / "an.age", [ident]).ok
+    r = cli("approve", s.id, "--yes", "--outcome", "maybe")
+    assert r.returncode == 2 and r.stderr.startswith("error: unknown outcome") and "Traceback" not in r.stderr
+    r = cli("export", s.id, "--format", "webarena", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "agentnet or osworld" in r.stderr and not (tmp_path / "x").exists()
+
+
+def test_study_donation_carries_the_trajectory_and_ingests(home: Path, user, res, joined, tmp_path: Path) -> None:  # noqa: F811
+    s = approved_session(home, user, "typing-study")
+    out = tmp_path / "d.age"
+    donate(home, s, user, "typing-study", out, trajectory="agentnet")
+    kind, files = read_bundle(out, [ingest.read_identity(res.keys.identity_path)])
+    assert kind == "age" and "agentnet.jsonl" in files and "consent.json" in files
+    task = json.loads(files["agentnet.jsonl"])
+    assert task["traj"][-1]["value"]["code"] == "computer.terminate(status='success')"
+    report = ingest.ingest([out], ingest.read_identity(res.keys.identity_path), [joined], tmp_path / "ds")
+    assert report.accepted == 1 and not report.rejected
