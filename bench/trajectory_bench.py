@@ -9,7 +9,7 @@ The session is export_bench.py's synthetic one (no OCR). Measured:
   convert alone              recorder.trajectories.converted_files on the bundle's steps.jsonl and
                              episode.json, next to json-parsing steps.jsonl once (the floor)
   bundle growth              bytes the converted file adds (frames are referenced, not copied)
-Each export is run --repeat times and the fastest is shown. Wall times on a shared 2-core
+Each export is run --repeat times, the formats interleaved, and the fastest is shown. Wall times on a shared 2-core
 machine: compare the rows of one run, not runs.
 """
 
@@ -42,42 +42,45 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
+def run(work: Path, minutes: float, repeat: int) -> None:
+    home = work / "home"
+    keys.init_identity(home, passphrase="bench")
+    user = keys.unlock(home, "bench")
+    session = build_session(home, minutes)
+    approval.approve(RedactedView(session, user))
+    fmts: list[str | None] = [None, *FORMATS]
+    times: dict[str | None, list[float]] = {f: [] for f in fmts}
+    for k in range(repeat):  # interleaved, so load changes hit every format alike
+        for fmt in fmts:
+            out = work / f"{fmt or 'dir'}-{k}"
+            t0 = time.perf_counter()
+            export_session(home, session, user, out, trajectory=fmt)
+            times[fmt].append(time.perf_counter() - t0)
+            if k or fmt:  # keep one plain bundle to measure, not the disk
+                shutil.rmtree(out)
+    rows = [(f"export {fmt or 'dir (baseline)'}", min(times[fmt])) for fmt in fmts]
+    base = work / "dir-0"
+    steps, episode = (base / "steps.jsonl").read_bytes(), (base / "episode.json").read_bytes()
+    n_steps = len(steps.splitlines())
+    parse = best(lambda: [json.loads(line) for line in steps.splitlines()], repeat)
+    print(f"session: {minutes:g} min, {n_steps} steps, bundle {dir_bytes(base) / 1e6:.1f} MB")
+    for name, dt in rows:
+        print(f"{name:<32} {dt:7.2f} s")
+    print(f"{'parse steps.jsonl (floor)':<32} {parse * 1e3:7.1f} ms")
+    for fmt in FORMATS:
+        conv = best(lambda f=fmt: converted_files(f, steps, episode), repeat)
+        added = sum(len(d) for d in converted_files(fmt, steps, episode).values())
+        print(f"{'convert alone: ' + fmt:<32} {conv * 1e3:7.1f} ms = {n_steps / conv:9.0f} steps/s; "
+              f"adds {added / 1e3:.0f} KB ({100 * added / dir_bytes(base):.2f} % of the bundle)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="owntrace-bench-"))
-    try:
-        home = work / "home"
-        keys.init_identity(home, passphrase="bench")
-        user = keys.unlock(home, "bench")
-        session = build_session(home, args.minutes)
-        approval.approve(RedactedView(session, user))
-        outs: dict[str, Path] = {}
-
-        def export(fmt: str | None) -> None:
-            out = work / f"{fmt or 'dir'}-{time.monotonic_ns()}"
-            export_session(home, session, user, out, trajectory=fmt)
-            outs[fmt or "dir"] = out
-
-        rows = [("export dir (baseline)", best(lambda: export(None), args.repeat))]
-        rows += [(f"export {fmt}", best(lambda f=fmt: export(f), args.repeat)) for fmt in FORMATS]
-        base = outs["dir"]
-        steps, episode = (base / "steps.jsonl").read_bytes(), (base / "episode.json").read_bytes()
-        n_steps = len(steps.splitlines())
-        parse = best(lambda: [json.loads(line) for line in steps.splitlines()], args.repeat)
-        print(f"session: {args.minutes:g} min, {n_steps} steps, bundle {dir_bytes(base) / 1e6:.1f} MB")
-        for name, dt in rows:
-            print(f"{name:<32} {dt:7.2f} s")
-        print(f"{'parse steps.jsonl (floor)':<32} {parse * 1e3:7.1f} ms")
-        for fmt in FORMATS:
-            conv = best(lambda f=fmt: converted_files(f, steps, episode), args.repeat)
-            added = sum(len(d) for d in converted_files(fmt, steps, episode).values())
-            print(f"{'convert alone: ' + fmt:<32} {conv * 1e3:7.1f} ms = {n_steps / conv:9.0f} steps/s; "
-                  f"adds {added / 1e3:.0f} KB ({100 * added / dir_bytes(base):.2f} % of the bundle)")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="owntrace-bench-") as work:
+        run(Path(work), args.minutes, args.repeat)
 
 
 if __name__ == "__main__":
