@@ -106,7 +106,7 @@ def _print_summary(view: RedactedView, decisions: approval.Decisions) -> dict:
     s = approval.summary(view, decisions)
     plan = approval.BundlePlan(view, decisions)
     typer.echo(f"session {s['session']}: {s['steps']} steps ({s['steps_removed']} removed), {s['frames']} redacted frames")
-    typer.echo(f"task: {s['task'] or '(none)'}")
+    typer.echo(f"task: {s['task'] or '(none)'}; outcome: {decisions.outcome or 'not said (trajectory exports say success)'}")
     actions = ", ".join(f"{k} {v}" for k, v in sorted(s["actions"].items())) or "none"
     typer.echo(f"actions: {actions}")
     typer.echo("redactions: " + (", ".join(f"{k} {v}" for k, v in s["counts"].items()) or "none")
