@@ -11,6 +11,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyrage import x25519
 
 from recorder import approval, steps as steps_mod
@@ -165,12 +167,12 @@ def test_osworld_encrypted_to_a_recipient_opens_with_the_age_cli(home: Path, use
 def test_edited_text_with_a_newline_and_outcome_decisions(home: Path, user, tmp_path: Path) -> None:
     s = demo_session(home)
     view = RedactedView(s, user)
-    typing = next(st.step_index for st in view.steps if st.action.type == "type")
+    typing = next(x.step_index for x in view.steps if x.action.type == "type")
     decisions = Decisions.from_obj({"texts": {str(typing): "first line\nsecond 'line' ü"}, "outcome": "failure"}, view)
     approval.approve(view, decisions)
     export_session(home, s, user, tmp_path / "b", trajectory="agentnet")
     traj = json.loads((tmp_path / "b/agentnet.jsonl").read_text())["traj"]
-    writes = [c for st in traj for c in calls(st["value"]["code"], AGENTNET_CALLS) if c[0] == "pyautogui.write"]
+    writes = [c for x in traj for c in calls(x["value"]["code"], AGENTNET_CALLS) if c[0] == "pyautogui.write"]
     assert writes == [("pyautogui.write", [], {"message": "first line\nsecond 'line' ü"})]
     assert traj[-1]["value"]["code"] == "computer.terminate(status='failure')"
     with pytest.raises(OwnTraceError, match="outcome must be success or failure"):
@@ -212,7 +214,7 @@ def test_keys_pyautogui_cannot_press_are_left_out(home: Path, user, tmp_path: Pa
     approval.approve(RedactedView(s, user), Decisions())
     export_session(home, s, user, tmp_path / "b", trajectory="agentnet")
     traj = json.loads((tmp_path / "b/agentnet.jsonl").read_text())["traj"]
-    assert [st["value"]["code"] for st in traj] == ["pyautogui.press('apps')", "computer.terminate(status='success')"]
+    assert [x["value"]["code"] for x in traj] == ["pyautogui.press('apps')", "computer.terminate(status='success')"]
     assert len((tmp_path / "b/steps.jsonl").read_text().splitlines()) == 2  # OwnTrace's own file keeps both
 
 
@@ -262,3 +264,13 @@ def test_study_donation_carries_the_trajectory_and_ingests(home: Path, user, res
     assert task["traj"][-1]["value"]["code"] == "computer.terminate(status='success')"
     report = ingest.ingest([out], ingest.read_identity(res.keys.identity_path), [joined], tmp_path / "ds")
     assert report.accepted == 1 and not report.rejected
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(), keys=st.lists(st.sampled_from(sorted(PYAUTOGUI_NAMED | PYAUTOGUI_CHARS)), min_size=1, max_size=4))
+def test_any_text_and_keys_render_as_literal_calls(text: str, keys: list[str]) -> None:
+    for coords, allowed in (("norm", AGENTNET_CALLS), ("px", OSWORLD_CALLS)):
+        (_, args, kw), = calls("\n".join(pyautogui_calls(Action("type", text=text), coords)), allowed)
+        assert (args or [kw["message"]])[0] == text
+        (_, args, _), = calls("\n".join(pyautogui_calls(Action("hotkey", keys=keys), coords)), allowed)
+        assert args == keys
