@@ -133,8 +133,8 @@ def pyautogui_calls(a: Action, coords: str = "px") -> list[str]:
         return [f"pyautogui.moveTo({at()})", f"pyautogui.dragTo({at(end=True)}, button={a.button or 'left'!r})"]
     if a.type == "scroll":
         if norm:
-            return [f"pyautogui.moveTo({at()})", f"pyautogui.scroll({a.dy or 0})"] + (
-                [f"pyautogui.hscroll({a.dx})"] if a.dx else [])
+            return ([f"pyautogui.moveTo({at()})"] + ([f"pyautogui.scroll({a.dy or 0})"] if a.dy or not a.dx else [])
+                    + ([f"pyautogui.hscroll({a.dx})"] if a.dx else []))
         calls = [f"pyautogui.scroll({a.dy}, {at()})"] if a.dy else []
         calls += [f"pyautogui.hscroll({a.dx}, {at()})"] if a.dx else []
         return calls or [f"pyautogui.scroll(0, {at()})"]

@@ -224,8 +224,11 @@ def test_keys_pyautogui_cannot_press_are_left_out(home: Path, user, tmp_path: Pa
     Action("type", text="\\'\"\n\x00"),
 ])
 def test_normalised_calls_are_literal_and_in_range(action: Action) -> None:
-    for _, _, kw in calls("\n".join(pyautogui_calls(action, "norm")), AGENTNET_CALLS):
+    parsed = calls("\n".join(pyautogui_calls(action, "norm")), AGENTNET_CALLS)
+    for _, _, kw in parsed:
         assert all(0.0 <= kw[k] <= 1.0 for k in ("x", "y") if k in kw)
+    if action.type == "scroll":  # a sideways scroll at a point: no vertical scroll(0)
+        assert [(n, a) for n, a, _ in parsed] == [("pyautogui.moveTo", []), ("pyautogui.hscroll", [2])]
     if action.type == "type":
         assert calls(pyautogui_calls(action, "norm")[0], AGENTNET_CALLS)[0][2] == {"message": action.text}
 
