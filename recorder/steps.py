@@ -25,7 +25,9 @@ NAMED_KEYS = frozenset({"enter", "return", "tab", "esc", "escape", "up", "down",
                         "page_up", "page_down", "delete", "insert", "backspace", "menu", "print_screen", "pause",
                         *(f"f{i}" for i in range(1, 25))})
 PYAUTOGUI_KEYS = {"super": "win", "escape": "esc", "return": "enter", "page_up": "pageup", "page_down": "pagedown",
-                  "print_screen": "printscreen", "caps_lock": "capslock", "num_lock": "numlock"}
+                  "print_screen": "printscreen", "caps_lock": "capslock", "num_lock": "numlock", "menu": "apps"}
+
+PYAUTOGUI_NAMED = frozenset({PYAUTOGUI_KEYS.get(k, k) for k in NAMED_KEYS | set(MODIFIERS)} | {"space"})
 
 DRAG_MIN_PX = 5  # press and release further apart than this is a drag
 DOUBLE_CLICK_NS = 500_000_000  # second click within this time and DOUBLE_CLICK_PX is a double click
@@ -101,28 +103,63 @@ def key_name(key: str) -> str:
     return PYAUTOGUI_KEYS.get(k, k)
 
 
-def pyautogui_call(a: Action) -> str:
-    at = f"x={a.x_px}, y={a.y_px}"
+def pyautogui_calls(a: Action, coords: str = "px") -> list[str]:
+    """The pyautogui calls that replay the action. coords="px": screen pixels, as in steps.jsonl
+    and OSWorld. coords="norm": 0-1 of the desktop, in OpenCUA's form (xlang-ai/OpenCUA,
+    data/data-process/src/schema/action.py `to_command`: keyword arguments, 4 decimals, the
+    pointer moved before a scroll, middleClick for the middle button)."""
+    norm = coords == "norm"
+    if coords not in ("px", "norm"):
+        raise ValueError(f"unknown coordinates {coords!r}")
+
+    def at(end: bool = False) -> str:
+        if norm:
+            x, y = (a.end_x_norm, a.end_y_norm) if end else (a.x_norm, a.y_norm)
+            return f"x={_unit(x)}, y={_unit(y)}"
+        x, y = (a.end_x_px, a.end_y_px) if end else (a.x_px, a.y_px)
+        return f"x={x}, y={y}"
+
     if a.type == "click":
-        return f"pyautogui.click({at})" if a.button in (None, "left") else f"pyautogui.click({at}, button={a.button!r})"
+        if a.button in (None, "left"):
+            return [f"pyautogui.click({at()})"]
+        if norm and a.button == "middle":
+            return [f"pyautogui.middleClick({at()})"]
+        return [f"pyautogui.click({at()}, button={a.button!r})"]
     if a.type == "double_click":
-        return f"pyautogui.doubleClick({at})"
+        return [f"pyautogui.doubleClick({at()})"]
     if a.type == "right_click":
-        return f"pyautogui.rightClick({at})"
+        return [f"pyautogui.rightClick({at()})"]
     if a.type == "drag":
-        return (f"pyautogui.moveTo({at}); "
-                f"pyautogui.dragTo(x={a.end_x_px}, y={a.end_y_px}, button={a.button or 'left'!r})")
+        return [f"pyautogui.moveTo({at()})", f"pyautogui.dragTo({at(end=True)}, button={a.button or 'left'!r})"]
     if a.type == "scroll":
-        calls = [f"pyautogui.scroll({a.dy}, {at})"] if a.dy else []
-        calls += [f"pyautogui.hscroll({a.dx}, {at})"] if a.dx else []
-        return "; ".join(calls) or f"pyautogui.scroll(0, {at})"
+        if norm:
+            return ([f"pyautogui.moveTo({at()})"] + ([f"pyautogui.scroll({a.dy or 0})"] if a.dy or not a.dx else [])
+                    + ([f"pyautogui.hscroll({a.dx})"] if a.dx else []))
+        calls = [f"pyautogui.scroll({a.dy}, {at()})"] if a.dy else []
+        calls += [f"pyautogui.hscroll({a.dx}, {at()})"] if a.dx else []
+        return calls or [f"pyautogui.scroll(0, {at()})"]
     if a.type == "type":
-        return f"pyautogui.write({a.text or ''!r})"
+        return [f"pyautogui.write({'message=' if norm else ''}{a.text or ''!r})"]
     if a.type == "hotkey":
-        return "pyautogui.hotkey(" + ", ".join(repr(k) for k in a.keys or []) + ")"
+        return ["pyautogui.hotkey(" + ", ".join(repr(k) for k in a.keys or []) + ")"]
     if a.type == "key":
-        return f"pyautogui.press({(a.keys or [''])[0]!r})"
+        return [f"pyautogui.press({(a.keys or [''])[0]!r})"]
     raise ValueError(f"unknown action type {a.type!r}")
+
+
+def _unit(v: float | None) -> float:
+    return round(min(1.0, max(0.0, float(v or 0.0))), 4)
+
+
+def pyautogui_call(a: Action) -> str:
+    """The action as one line of pyautogui calls in pixels (steps.jsonl's `pyautogui`)."""
+    return "; ".join(pyautogui_calls(a))
+
+
+def is_pyautogui_key(name: str) -> bool:
+    """Whether pyautogui can press this key name: lower-case printable ASCII characters and the
+    named keys key_name() produces (pyautogui.KEYBOARD_KEYS holds both)."""
+    return (len(name) == 1 and name.isascii() and name.isprintable() and not name.isupper()) or name in PYAUTOGUI_NAMED
 
 
 def typed_text(events: Sequence[Event]) -> str:

@@ -12,6 +12,8 @@ import pytest
 
 from recorder import keys
 from recorder.capture.display import VirtualDisplay
+from recorder.study import consent
+from tests.support.study import Researcher, researcher
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -81,3 +83,17 @@ def cli(capsys, monkeypatch):
         return Result(code, out.out, out.err)
 
     return run
+
+
+@pytest.fixture
+def res(tmp_path: Path) -> Researcher:
+    """A study researcher's keys."""
+    return researcher(tmp_path / "researcher")
+
+
+@pytest.fixture
+def joined(home: Path, res: Researcher):
+    """The researcher's study, signed and joined in `home` (it collects what standard_session records)."""
+    p = res.signed(key_text=True, apps_allowed=("XTerm",))  # what standard_session records
+    consent.join(home, p)
+    return p

@@ -13,12 +13,12 @@ import typer
 from recorder import config, keys, paths
 from recorder.cli.common import PassphraseFile, SessionRef, human_bytes, unlock
 from recorder.errors import OwnTraceError
-from recorder.export.bundle import FORMATS, export_session
+from recorder.export.bundle import FORMATS, TRAJECTORY_FORMATS, export_session
 from recorder.export.verify import verify_bundle
 from recorder.redact import view as redacted_view
 from recorder.redact.view import RedactedView
 from recorder.review import approval
-from recorder.review.decisions import Decisions, load_review
+from recorder.review.decisions import OUTCOMES, Decisions, load_review
 from recorder.review.plan import BundlePlan
 from recorder.steps import pyautogui_call
 from recorder.store import retention
@@ -113,7 +113,7 @@ def _print_summary(view: RedactedView, decisions: Decisions) -> dict:
     s = approval.summary(view, decisions)
     plan = BundlePlan(view, decisions)
     typer.echo(f"session {s['session']}: {s['steps']} steps ({s['steps_removed']} removed), {s['frames']} redacted frames")
-    typer.echo(f"task: {s['task'] or '(none)'}")
+    typer.echo(f"task: {s['task'] or '(none)'}; outcome: {decisions.outcome or 'not said (trajectory exports say success)'}")
     actions = ", ".join(f"{k} {v}" for k, v in sorted(s["actions"].items())) or "none"
     typer.echo(f"actions: {actions}")
     typer.echo("redactions: " + (", ".join(f"{k} {v}" for k, v in s["counts"].items()) or "none")
@@ -136,11 +136,17 @@ def _print_summary(view: RedactedView, decisions: Decisions) -> dict:
 def approve_cmd(
     session: SessionRef = "latest",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="approve without asking (for scripts)")] = False,
+    outcome: Annotated[str | None, typer.Option(help="did the task succeed: success or failure "
+                                                   "(AgentNet and OSWorld exports end with it; default success)")] = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Approve a session for export from the terminal: shows exactly what will leave, then asks."""
+    if outcome not in (None, *OUTCOMES):
+        raise OwnTraceError(f"unknown outcome {outcome!r}", "use --outcome success or --outcome failure")
     view = _open_view(session, passphrase_file)
     decisions = load_review(view).decisions
+    if outcome is not None:
+        decisions.outcome = outcome
     _print_summary(view, decisions)
     if not yes and not _confirm("approve this for export?"):
         raise OwnTraceError("not approved", f"review it in the browser with `owntrace review {view.meta.id}`, "
@@ -153,14 +159,18 @@ def approve_cmd(
 def export(
     session: SessionRef = "latest",
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the bundle (a new path)")] = ...,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="dir, zip or age")] = "dir",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="dir, zip or age; agentnet or osworld add those "
+                                      "trajectory files (a directory, or age with --to)")] = "dir",
     to: Annotated[list[str] | None, typer.Option("--to", "-r", help="age recipient (age1...) for --format age; repeatable")] = None,
     study: Annotated[str | None, typer.Option("--study", help="donate to this joined study (encrypted to its keys)")] = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Export an approved session as a signed bundle."""
-    if fmt not in FORMATS:
-        raise OwnTraceError(f"unknown format {fmt!r}", "use dir, zip or age")
+    trajectory = fmt if fmt in TRAJECTORY_FORMATS else None
+    if trajectory:
+        fmt = "age" if to else "dir"
+    elif fmt not in FORMATS:
+        raise OwnTraceError(f"unknown format {fmt!r}", "use dir, zip, age, agentnet or osworld")
     root = paths.home()
     _apply_retention(root)
     s = store.resolve(root, session)
@@ -170,10 +180,11 @@ def export(
             from recorder.study.donate import donate
 
             if to or fmt != "dir":
-                raise OwnTraceError("--study sets the format and recipients itself", "leave out --format and --to")
-            result = donate(root, s, user, study, out, progress=bar)
+                raise OwnTraceError("--study sets the container and recipients itself",
+                                    "leave out --to, and --format unless it is agentnet or osworld")
+            result = donate(root, s, user, study, out, progress=bar, trajectory=trajectory)
         else:
-            result = export_session(root, s, user, out, fmt, to or (), progress=bar)
+            result = export_session(root, s, user, out, fmt, to or (), progress=bar, trajectory=trajectory)
     typer.echo(f"exported {result.files} files ({human_bytes(result.bytes)}) to {result.path} [{result.fmt}]")
     typer.echo(f"bundle {result.bundle_id}, signed by ed25519:{result.manifest['signer']['public_key']}")
     typer.echo(f"check it with: owntrace verify {result.path}" + (" --identity FILE" if result.fmt == "age" else ""))

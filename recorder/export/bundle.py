@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyrage import x25519
 
 from recorder.errors import OwnTraceError
+from recorder.export.trajectories import FORMATS as TRAJECTORY_FORMATS
+from recorder.export.trajectories import converted_files
 from recorder.hashing import sha256
 from recorder.keys import UnlockedIdentity, parse_recipient
 from recorder.progress import Progress
@@ -190,10 +192,14 @@ def export_session(
     manifest_extra: Mapping[str, Any] = {},
     signing_key: Ed25519PrivateKey | None = None,
     progress: Progress | None = None,
+    trajectory: str | None = None,
 ) -> ExportResult:
     """Write the approved session's bundle to `out`. `extra_files` join the bundle (and the
     manifest), `manifest_extra` adds top-level manifest sections (a study's), `signing_key`
-    replaces the user's signing key (a study's pseudonymous one)."""
+    replaces the user's signing key (a study's pseudonymous one), `trajectory` ("agentnet" or
+    "osworld") adds that format's files, converted from the approved steps.jsonl and episode.json."""
+    if trajectory is not None and trajectory not in TRAJECTORY_FORMATS:
+        raise OwnTraceError(f"unknown trajectory format {trajectory!r}", "use agentnet or osworld")
     if isinstance(session, str):
         session = resolve(root, session)
     out = Path(out)
@@ -208,7 +214,8 @@ def export_session(
     _check_out(out, fmt)
     writer: _Writer = _DirWriter(out) if fmt == "dir" else _ZipWriter(out) if fmt == "zip" else _AgeWriter(out, rcpts)
     files: list[dict[str, Any]] = []
-    total = len(approval.items) + len(extras) + 2
+    total = len(approval.items) + len(extras) + 2 + (trajectory is not None)
+    approved: dict[str, bytes] = {}
     try:
         for path, data, digest in plan.items():
             if approval.items.get(path) != digest:
@@ -216,12 +223,16 @@ def export_session(
                                     f"review and approve it again: `owntrace review {session.id}`")
             writer.add(path, data)
             files.append({"path": path, "size": len(data), "sha256": digest})
+            if path in ("steps.jsonl", "episode.json"):
+                approved[path] = data
             if progress:
                 progress(len(files), total)
         missing = set(approval.items) - {f["path"] for f in files}
         if missing:
             raise OwnTraceError(f"session {session.id} changed since it was approved: {sorted(missing)[0]} is gone",
                                 f"review and approve it again: `owntrace review {session.id}`")
+        if trajectory is not None:
+            extras = {**converted_files(trajectory, approved["steps.jsonl"], approved["episode.json"]), **extras}
         for path, data in extras.items():
             if any(f["path"] == path for f in files):
                 raise OwnTraceError(f"extra file {path} would replace a file of the session")

@@ -366,6 +366,10 @@ async function finish(url, body, text) {
 function initControls() {
   $("task").addEventListener("input", () => { state.decisions.task = $("task").value; });
   $("task").addEventListener("change", save);
+  document.querySelectorAll('input[name="outcome"]').forEach((r) => r.addEventListener("change", () => {
+    state.decisions.outcome = r.value;
+    save();
+  }));
   $("typed").addEventListener("input", () => {
     const step = state.steps[state.sel];
     state.decisions.texts[String(step.index)] = $("typed").value;
@@ -407,6 +411,8 @@ async function main() {
   state.decisions = state.info.decisions;
   $("session-id").textContent = state.info.session;
   $("task").value = state.decisions.task ?? state.info.task;
+  state.decisions.outcome ??= "success";  // the default the person sees checked, sent with the approval
+  document.querySelector(`input[name="outcome"][value="${state.decisions.outcome}"]`).checked = true;
   renderSummary();
   renderWithheld();
   renderRanges();

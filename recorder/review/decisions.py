@@ -12,6 +12,7 @@ from recorder.redact.view import RedactedView
 from recorder.steps import Step
 
 REVIEW_FILE = "review.json.age"
+OUTCOMES = ("success", "failure")
 
 
 @dataclass
@@ -25,10 +26,13 @@ class Decisions:
     boxes: list[dict[str, Any]] = field(default_factory=list)  # {"frame": n, "bbox": [x, y, w, h]}
     undone: list[int] = field(default_factory=list)  # findings whose redaction is undone
     texts: dict[int, str] = field(default_factory=dict)  # step → edited typed text
+    outcome: str | None = None  # "success" | "failure", as the person said; None: not said
 
     def to_obj(self) -> dict[str, Any]:
         obj = asdict(self)
         obj["texts"] = {str(k): v for k, v in sorted(self.texts.items())}
+        if self.outcome is None:  # absent, so decisions made before outcomes existed keep their hash
+            del obj["outcome"]
         return obj
 
     def sha256(self) -> str:
@@ -87,8 +91,11 @@ class Decisions:
                     and isinstance(v, str) and len(v) <= 100_000):
                 raise bad("texts may only edit the text of typing steps")
             clean_texts[int(k)] = v
+        outcome = obj.get("outcome")
+        if outcome not in (None, *OUTCOMES):
+            raise bad("outcome must be success or failure")
         return cls(task, sorted(set(steps)), [[float(a), float(b)] for a, b in ranges], clean_boxes,
-                   sorted(set(undone)), clean_texts)
+                   sorted(set(undone)), clean_texts, outcome)
 
 
 @dataclass

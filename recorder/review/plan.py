@@ -178,7 +178,7 @@ class BundlePlan:
             "schema_version": SCHEMA_VERSION,
             "episode_id": meta.id,
             "task": self.decisions.task if self.decisions.task is not None else self.view.task,
-            "outcome": "unspecified",
+            "outcome": self.decisions.outcome or "unspecified",
             "platform": {"os": "linux", "display": "x11"},
             "screens": [{"w": s.get("w"), "h": s.get("h"), "scale": s.get("scale", 1.0),
                          "origin": [s.get("x", 0), s.get("y", 0)]} for s in meta.screens],

@@ -26,8 +26,10 @@ def donate(
     study_id: str,
     out: Path,
     progress: Callable[..., None] | None = None,
+    trajectory: str | None = None,
 ):
-    """Export `session` as a donation to `study_id`; returns what export_session returns."""
+    """Export `session` as a donation to `study_id` (with `trajectory`'s files, "agentnet" or
+    "osworld", when given); returns what export_session returns."""
     from recorder.export.bundle import export_session
 
     if session.meta.study != study_id:
@@ -61,4 +63,5 @@ def donate(
         },
         signing_key=study_signing_key(root, study_id, user),
         progress=progress,
+        trajectory=trajectory,
     )

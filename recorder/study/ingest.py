@@ -50,6 +50,11 @@ EPISODES = pa.schema([
     ("episode_json", pa.string()),  # episode.json as donated, nothing dropped
 ])
 
+# Hugging Face datasets' Image feature is stored as this struct; the schema metadata names the
+# feature, so `datasets.load_dataset("parquet", ...)` gives the frames as PIL images
+IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+HF_FEATURES = {b"huggingface": json.dumps({"info": {"features": {"frame_png": {"_type": "Image"}}}}).encode()}
+
 STEPS = pa.schema([
     ("bundle_id", pa.string()),
     ("episode_id", pa.string()),
@@ -73,9 +78,9 @@ STEPS = pa.schema([
     ("frame_sha256", pa.string()),
     ("frame_w", pa.int32()),
     ("frame_h", pa.int32()),
-    ("frame_png", pa.binary()),
+    ("frame_png", IMAGE),  # {"bytes": the PNG, "path": its path in the bundle}
     ("redactions_json", pa.string()),
-])
+], metadata=HF_FEATURES)
 
 
 class Rejected(Exception):
@@ -101,7 +106,8 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     # PNG bytes are compressed already and unique: no compression, dictionary or min/max
     # statistics for them (these cost more than the rest of the ingest put together)
     small = [n for n in schema.names if n != "frame_png"]
-    return pq.ParquetWriter(path, schema, compression={n: "snappy" if n in small else "none" for n in schema.names},
+    big = ["frame_png.bytes"] if "frame_png" in schema.names else []
+    return pq.ParquetWriter(path, schema, compression={**{n: "snappy" for n in small}, **{n: "none" for n in big}},
                             use_dictionary=small, write_statistics=small)
 
 
@@ -237,7 +243,8 @@ def _tables(d: Donation) -> tuple[pa.Table, pa.Table]:
             "action_json": json.dumps(action, ensure_ascii=False),
             "window_app": window.get("app"), "window_title": window.get("title"),
             "frame_path": shot.get("path"), "frame_sha256": shot.get("sha256"),
-            "frame_w": shot.get("w"), "frame_h": shot.get("h"), "frame_png": png,
+            "frame_w": shot.get("w"), "frame_h": shot.get("h"),
+            "frame_png": None if png is None else {"bytes": png, "path": shot["path"]},
             "redactions_json": json.dumps(s.get("redactions") or [], ensure_ascii=False),
         })
     summary = _obj(episode.get("redaction"), "episode.json redaction")

@@ -15,10 +15,8 @@ from recorder.export.bundle import export_session
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import load_review
 from recorder.review.server import ReviewServer
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.review_kit import SECRET_BOX, Builder, standard_session
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
 
 
 @pytest.fixture

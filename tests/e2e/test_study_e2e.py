@@ -137,7 +137,7 @@ def test_full_study_loop(home: Path, user, xenv: dict[str, str], tmp_path: Path)
     frames = [r for r in steps if r["frame_png"]]
     assert frames
     for r in frames:  # the other app's pixels are blacked out in every donated frame
-        with Image.open(io.BytesIO(r["frame_png"])) as im:
+        with Image.open(io.BytesIO(r["frame_png"]["bytes"])) as im:
             px = np.asarray(im.convert("RGB"))[y + 2: y + h - 2, x + 2: x + w - 2]
         assert px.size and not px.any(), f"step {r['step_index']} shows the excluded app"
 

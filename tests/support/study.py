@@ -12,9 +12,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from recorder.export.verify import read_bundle
 from recorder.keys import parse_recipient
+from recorder.redact.view import RedactedView
+from recorder.review.approval import approve
+from recorder.store import session as store
 from recorder.study import ingest
 from recorder.study import keys as study_keys
 from recorder.study import profile as prof
+from recorder.study.donate import donate
+from tests.support.review_kit import standard_session
 
 CONSENT = "I agree that my recordings of the study task are used for research.\nI can withdraw at any time."
 
@@ -73,3 +78,17 @@ def rewrite(src: Path, dst: Path, identity: Path, recipient: str, edit) -> Path:
             tar.addfile(info, io.BytesIO(data))
     dst.write_bytes(pyrage.encrypt(buf.getvalue(), [parse_recipient(recipient)]))
     return dst
+
+
+def approved_session(home: Path, user, study: str | None) -> store.Session:
+    s = standard_session(home)
+    s.meta.study = study
+    s.save_meta()
+    approve(RedactedView(s, user))
+    return store.resolve(home, s.id)
+
+
+def donation(home: Path, user, tmp_path: Path, study: str = "typing-study", name: str = "d.age") -> Path:
+    out = tmp_path / name
+    donate(home, approved_session(home, user, study), user, study, out)
+    return out

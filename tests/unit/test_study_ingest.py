@@ -21,39 +21,9 @@ from PIL import Image
 from recorder.errors import OwnTraceError
 from recorder.export.bundle import sign_manifest
 from recorder.export.verify import read_bundle
-from recorder.redact.view import RedactedView
-from recorder.review.approval import approve
-from recorder.store import session as store
 from recorder.study import consent, ingest, withdraw
 from recorder.study.donate import donate
-from tests.support.review_kit import standard_session
-from tests.support.study import identity_and_recipient, researcher, rewrite
-
-
-def approved_session(home: Path, user, study: str | None) -> store.Session:
-    s = standard_session(home)
-    s.meta.study = study
-    s.save_meta()
-    approve(RedactedView(s, user))
-    return store.resolve(home, s.id)
-
-
-@pytest.fixture
-def res(tmp_path: Path):
-    return researcher(tmp_path / "researcher")
-
-
-@pytest.fixture
-def joined(home: Path, res):
-    p = res.signed(key_text=True, apps_allowed=("XTerm",))  # what standard_session records
-    consent.join(home, p)
-    return p
-
-
-def donation(home: Path, user, tmp_path: Path, study: str = "typing-study", name: str = "d.age") -> Path:
-    out = tmp_path / name
-    donate(home, approved_session(home, user, study), user, study, out)
-    return out
+from tests.support.study import approved_session, donation, identity_and_recipient, researcher, rewrite
 
 
 def test_donation_is_bound_to_study_and_consent_and_unlinkable(home: Path, user, res, joined, tmp_path: Path) -> None:
@@ -146,8 +116,9 @@ def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, 
     typed = [r for r in first_bundle if r["action_type"] == "type"][0]
     assert "<EMAIL_ADDRESS>" in typed["text"] and "bob@example.org" not in typed["text"]
     with_frame = [r for r in rows if r["frame_png"] is not None]
-    assert with_frame and all(hashlib.sha256(r["frame_png"]).hexdigest() == r["frame_sha256"] for r in with_frame)
-    with Image.open(io.BytesIO(with_frame[0]["frame_png"])) as im:
+    assert with_frame and all(hashlib.sha256(r["frame_png"]["bytes"]).hexdigest() == r["frame_sha256"]
+                              and r["frame_png"]["path"] == r["frame_path"] for r in with_frame)
+    with Image.open(io.BytesIO(with_frame[0]["frame_png"]["bytes"])) as im:
         assert im.size == (with_frame[0]["frame_w"], with_frame[0]["frame_h"])
     saved = json.loads((tmp_path / "ds" / "ingest-report.json").read_text())
     assert saved["accepted"] == 2 and len(saved["rejected"]) == 6
