@@ -12,7 +12,7 @@ import typer
 
 from .. import approval, config, keys, paths, retention, store
 from ..approval import RedactedView
-from ..errors import OwnTraceError
+from ..errors import MalformedInput, OwnTraceError, Tampered
 from ..export import FORMATS, export_session
 from ..verify import verify_bundle
 from .common import PassphraseFile, SessionRef, human_bytes, unlock
@@ -182,8 +182,8 @@ def verify(
     for f in identity or []:
         try:
             idents.append(keys.parse_identity(f.read_text()))
-        except OSError as e:
-            raise OwnTraceError(f"cannot read identity file {f}: {e.strerror}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise OwnTraceError(f"cannot read identity file {f}: {getattr(e, 'strerror', None) or 'not text'}") from None
     result = verify_bundle(bundle, idents, signer=signer)
     for line in result.summary():
         typer.echo(line)
@@ -192,8 +192,11 @@ def verify(
         return
     for p in result.problems:
         typer.echo(f"FAIL {p}", err=True)
+    if result.malformed:
+        typer.echo("the bundle has no valid manifest: it cannot be checked (malformed)", err=True)
+        raise typer.Exit(MalformedInput.exit_code)
     typer.echo(f"the bundle does not match what was signed ({len(result.problems)} problem(s))", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(Tampered.exit_code)
 
 
 def delete(
