@@ -65,7 +65,11 @@ def loads(data: bytes | str, max_depth: int = DEFAULT.json_depth) -> Any:
     text = raw.decode("utf-8")
     if json_depth(raw) > max_depth:
         raise ValueError(f"JSON nested more than {max_depth} deep")
-    return json.loads(text)
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")  # Python's json takes NaN and Infinity
 
 
 def read_capped(f: IO[bytes], limit: int, chunk: int = 1 << 20) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import webbrowser
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,6 +11,7 @@ import typer
 
 from .. import approval, config, keys, paths, retention, store
 from ..approval import RedactedView
+from ..childenv import open_browser
 from ..errors import MalformedInput, OwnTraceError, Tampered
 from ..export import FORMATS, export_session
 from ..verify import verify_bundle
@@ -68,11 +68,7 @@ def _open_browser(url: str) -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         typer.echo("no graphical session here: open the link above in a browser on this machine")
         return
-    try:
-        opened = webbrowser.open(url)
-    except webbrowser.Error:
-        opened = False
-    if not opened:
+    if not open_browser(url):
         typer.echo("could not start a browser: open the link above yourself")
 
 
@@ -92,7 +88,7 @@ def review(
         raise OwnTraceError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}", "choose another --port or leave it out") from None
     server.start()
     typer.echo(f"reviewing session {view.meta.id}: {server.url}")
-    typer.echo("the link holds a one-time token: do not share it. Ctrl-C stops the review.")
+    typer.echo("the link opens the page once (a cookie keeps that browser in); do not share it. Ctrl-C stops the review.")
     if not no_browser:
         _open_browser(server.url)
     outcome = server.wait()

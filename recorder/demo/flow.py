@@ -11,14 +11,13 @@ import os
 import shutil
 import tempfile
 import threading
-import webbrowser
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import config, keys
+from .. import childenv, config, keys
 from ..approval import RedactedView, approve
 from ..display import VirtualDisplay, display_server, require_x11
 from ..errors import OwnTraceError
@@ -232,8 +231,8 @@ def review(
     server.start()
     say("")
     say(f"review every step and redaction at  {server.url}")
-    say("(the link holds a one-time token: do not share it)")
-    if not open_browser or display_server() == "none" or not webbrowser.open(server.url):
+    say("(the link opens the page once: do not share it)")
+    if not open_browser or display_server() == "none" or not childenv.open_browser(server.url):
         say("(no browser could be opened here: open that address in a browser on this machine, or "
             f"forward the port first: ssh -L {server.port}:127.0.0.1:{server.port} <this host>)")
     say("waiting until you approve there, or press Ctrl-C to stop")
