@@ -14,7 +14,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .keys import PASSPHRASE_ENV
@@ -48,14 +49,12 @@ def read_payload() -> Any:
     return json.loads(sys.stdin.buffer.read())
 
 
-def open_browser(url: str, wait_s: float = 5.0) -> bool:
+def open_browser(url: str, on_failure: Callable[[], None]) -> None:
     """Open `url` in the user's browser from a helper with a scrubbed environment (so the browser
-    and whatever it starts inherit no secret); the URL goes to the helper on stdin. False when no
-    browser could be started; a browser still running after `wait_s` counts as opened."""
+    and whatever it starts inherit no secret); the URL goes to the helper on stdin. Returns at
+    once (Ctrl-C stays with the caller); `on_failure` runs, on another thread, if no browser
+    could be started."""
     proc = spawn([sys.executable, "-c", "import sys, webbrowser\nfrom recorder.childenv import read_payload\n"
                   "sys.exit(0 if webbrowser.open(read_payload()) else 1)"],
                  url, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        return proc.wait(wait_s) == 0
-    except subprocess.TimeoutExpired:
-        return True
+    threading.Thread(target=lambda: proc.wait() == 0 or on_failure(), name="browser", daemon=True).start()

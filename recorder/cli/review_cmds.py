@@ -68,8 +68,7 @@ def _open_browser(url: str) -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         typer.echo("no graphical session here: open the link above in a browser on this machine")
         return
-    if not open_browser(url):
-        typer.echo("could not start a browser: open the link above yourself")
+    open_browser(url, lambda: typer.echo("could not start a browser: open the link above yourself"))
 
 
 def review(

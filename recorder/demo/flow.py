@@ -232,9 +232,14 @@ def review(
     say("")
     say(f"review every step and redaction at  {server.url}")
     say("(the link opens the page once: do not share it)")
-    if not open_browser or display_server() == "none" or not childenv.open_browser(server.url):
+    def no_browser() -> None:
         say("(no browser could be opened here: open that address in a browser on this machine, or "
             f"forward the port first: ssh -L {server.port}:127.0.0.1:{server.port} <this host>)")
+
+    if not open_browser or display_server() == "none":
+        no_browser()
+    else:
+        childenv.open_browser(server.url, no_browser)
     say("waiting until you approve there, or press Ctrl-C to stop")
     outcome = server.wait()
     if outcome != "approved":

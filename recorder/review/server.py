@@ -143,6 +143,8 @@ class SecureHandler(BaseHTTPRequestHandler):
 
     server_version = "owntrace"
     sys_version = ""
+    # the stdlib answers unparseable requests as HTTP/0.9, which has no headers at all
+    default_request_version = "HTTP/1.0"
 
     @property
     def gate(self) -> Gate:
