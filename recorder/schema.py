@@ -70,9 +70,10 @@ class Obj:
     extra: bool = True  # unknown keys allowed (kept, not checked)
     nullable: bool = False  # null stands for an empty object
     max_keys: int = 10_000
+    what: str = "an object"  # "a table" in TOML
 
     def describe(self) -> str:
-        return "a table" if not self.fields else "an object"
+        return self.what
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from .atomic import shred, write_atomic
 from .capture import frames
 from .errors import CorruptFile, NotFound, OwnTraceError
 from .keys import UnlockedIdentity, parse_identity, seal, unseal, user_recipient
-from .paths import sessions_dir
+from .paths import private_dir, sessions_dir, tighten
 from .records import Event, SessionMeta
 
 SEGMENT_NS = 1_000_000_000  # a journal segment holds at most ~1 s of events
@@ -85,11 +85,12 @@ class SessionWriter:
         study: str | None = None,
     ) -> "SessionWriter":
         user = user_recipient(root)
+        tighten(root)
         now = dt.datetime.now()
         sid = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         path = sessions_dir(root) / sid
-        for sub in ("", "journal", "frames"):
-            (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for sub in ("journal", "frames"):
+            private_dir(path / sub)
         session_key = x25519.Identity.generate()
         recipient = session_key.to_public()
         write_atomic(path / "key.age", seal(f"{session_key}\n".encode(), [user]))
@@ -162,7 +163,7 @@ class SessionWriter:
 
     def write_sealed(self, rel: str, data: bytes) -> None:
         target = self.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(target.parent)
         self._write(target, seal(data, [self._recipient]))
 
     def _write(self, target: Path, blob: bytes) -> None:
@@ -239,7 +240,7 @@ class Session:
 
     def write_sealed(self, rel: str, data: bytes) -> None:
         target = self.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(target.parent)
         write_atomic(target, seal(data, [self.recipient()]))
 
     def has(self, rel: str) -> bool:
@@ -251,9 +252,20 @@ class Session:
     def segment_files(self) -> list[Path]:
         return sorted((self.path / "journal").glob("*.jsonl.age"))
 
+    def missing_segments(self) -> list[str]:
+        """Journal segments numbered before the last one written whose files are gone."""
+        have = {int(p.name[:6]) for p in self.segment_files() if p.name[:6].isdigit()}
+        last = max([self.meta.segments, *have], default=0)
+        return [f"journal/{n:06d}.jsonl.age" for n in range(1, last + 1) if n not in have]
+
     def events(self, key: x25519.Identity, damaged: list[str] | None = None) -> Iterator[Event]:
-        """All events in order. A torn or corrupt segment is skipped and named in `damaged`
-        (when given) so the rest of the session stays usable; without `damaged` it raises."""
+        """All events in order. A torn, corrupt or missing segment is skipped and named in
+        `damaged` (when given) so the rest of the session stays usable; without `damaged` it raises."""
+        missing = self.missing_segments()
+        if missing and damaged is None:
+            raise CorruptFile(f"session {self.id}: {missing[0]} is missing", "its events are lost; the rest is readable")
+        if damaged is not None:
+            damaged.extend(missing)
         for seg in self.segment_files():
             rel = f"journal/{seg.name}"
             try:
@@ -298,7 +310,11 @@ class Session:
                 if base >= n:
                     raise CorruptFile(f"session {self.id}: frame {n} names a later base frame {base}")
                 if self._base is None or self._base[0] != base:
-                    self._base = (base, self.frame_image(key, base))
+                    try:
+                        self._base = (base, self.frame_image(key, base))
+                    except OwnTraceError:
+                        raise CorruptFile(f"session {self.id}: frame {n} is a delta on keyframe {base}, "
+                                          "which is damaged: lost with it") from None
                 return frames.compose(self._base[1], im)
         except (OSError, SyntaxError, ValueError, KeyError):
             raise CorruptFile(f"session {self.id}: frame {n} does not decode") from None

@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from .. import paths
 from ..errors import OwnTraceError
 from . import identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds, demo_cmds
 
@@ -24,6 +25,7 @@ for module in (identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds,
 
 def main() -> None:
     try:
+        paths.tighten(paths.home())  # a home made 0755 by hand or by an older version
         app()
     except OwnTraceError as e:
         print(f"error: {e.message}", file=sys.stderr)
