@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import os
 import re
 import secrets
@@ -24,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 from pyrage import x25519
 
-from . import __version__
+from . import __version__, limits
 from .atomic import shred, write_atomic
 from .capture import frames
 from .errors import CorruptFile, NotFound, OwnTraceError
@@ -270,7 +269,7 @@ class Session:
             rel = f"journal/{seg.name}"
             try:
                 lines = self.read_sealed(key, rel).decode().splitlines()
-                events = [Event.from_obj(json.loads(line)) for line in lines if line]
+                events = [Event.from_obj(limits.loads(line)) for line in lines if line]
             except (CorruptFile, ValueError, UnicodeDecodeError) as e:
                 if damaged is None:
                     if isinstance(e, CorruptFile):
