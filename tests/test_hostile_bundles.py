@@ -120,7 +120,7 @@ HEADERS = {
     "line-400k": b"age-encryption.org/v1\n-> X25519 " + b"A" * 400000 + b"\n--- xx\n",
     "line-800k": b"age-encryption.org/v1\n-> X25519 " + b"A" * 800000 + b"\n--- xx\n",
     "stanzas-2000": b"age-encryption.org/v1\n" + b"-> X25519 AAAA\nAAAA\n" * 2000 + b"--- xx\n",
-    "header-10m": b"age-encryption.org/v1\n" + (b"-> X25519 " + b"A" * 60 + b"\n" + b"B" * 64 + b"\n" + b"C\n") * 70000,
+    "header-10m": b"age-encryption.org/v1\n-> X25519 AAAA\n" + (b"B" * 64 + b"\n") * 160000 + b"C\n--- xx\n",
 }
 
 
