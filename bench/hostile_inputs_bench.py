@@ -5,6 +5,7 @@
 1. Oversized age headers: OwnTrace's bounded refusal (limits.age_binary), the stock `age` CLI,
    and pyrage.decrypt on the raw bytes (what 0.1 did), each in its own process; the baseline is
    stopped after --cap seconds.
+   (The bounded check runs in this process; the other two are processes, as a user runs them.)
 2. A 0.7 MB zip whose member inflates to 700 MB: peak memory (VmHWM) of verify_bundle, and of
    reading every member with zipfile (what 0.1 did).
 3. The price on good input: limits.loads (UTF-8 and a depth check first) against json.loads on
@@ -47,18 +48,24 @@ def timed(argv: list[str], cap: float) -> str:
 def age_headers(tmp: Path, cap: float) -> None:
     key = tmp / "rcpt.key"
     subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
-    print("| header | OwnTrace (bounded) | stock age | pyrage on the raw bytes (0.1) |\n|---|---|---|---|")
+    start = timed([sys.executable, "-c", "import pyrage"], cap)
+    print("| header | OwnTrace's bounded check (in process) | stock age | pyrage.decrypt on the raw bytes (0.1) |")
+    print("|---|---|---|---|")
     for name, data in HEADERS.items():
         f = tmp / "h.age"
         f.write_bytes(data)
-        ours = timed([sys.executable, "-c", "import sys; from recorder import limits\ntry:\n"
-                      f"    limits.age_binary(open({str(f)!r}, 'rb').read(), 'h')\nexcept limits.MalformedInput:\n    pass"], cap)
+        t0 = time.perf_counter()
+        try:
+            limits.age_binary(data, "h")
+        except limits.MalformedInput:
+            pass
+        ours = f"{(time.perf_counter() - t0) * 1e3:.2f} ms (refused)"
         stock = timed(["age", "-d", "-i", str(key), str(f)], cap)
         raw = timed([sys.executable, "-c", "import pyrage\nfrom pyrage import x25519\ntry:\n"
                      f"    pyrage.decrypt(open({str(f)!r}, 'rb').read(), [x25519.Identity.generate()])\n"
                      "except pyrage.DecryptError:\n    pass"], cap)
         print(f"| {name} | {ours} | {stock} | {raw} |")
-    print("\n(each figure includes starting Python, about 0.1 s; the bounded check alone is below 1 ms)")
+    print(f"\n(the pyrage column includes starting Python and importing pyrage: {start})")
 
 
 def zip_bomb(tmp: Path) -> None:
