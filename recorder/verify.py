@@ -140,7 +140,7 @@ def _read_dir(path: Path, limits: Limits) -> dict[str, bytes]:
             rel = p.relative_to(path).as_posix()
             st = p.lstat()
             if stat.S_ISLNK(st.st_mode):
-                raise OwnTraceError(f"{path}: {rel} is a symbolic link", "bundles hold plain files only")
+                raise MalformedInput(f"{path}: {rel} is a symbolic link", "bundles hold plain files only")
             if not stat.S_ISDIR(st.st_mode) and not _regular(st):
                 raise reader.bad(f"{rel} is not a plain file (a FIFO, socket or device)")
             if n in names:
