@@ -16,9 +16,8 @@ from pathlib import Path
 from . import __version__
 from .errors import NotFound, OwnTraceError
 from .keys import UnlockedIdentity, parse_identity, unseal
-from .paths import sessions_dir
 from .records import SessionMeta
-from .store import _ID_RE, FRAME_SUFFIXES, Session
+from .store import FRAME_SUFFIXES, Session, session_dirs
 
 _NUMBERED = re.compile(r"^(\d{6})\.")
 
@@ -32,16 +31,12 @@ class DamagedSession:
 
 def damaged_sessions(root: Path) -> list[DamagedSession]:
     """Session folders that `list_sessions` cannot load, with why."""
-    base = sessions_dir(root)
-    if not base.is_dir():
-        return []
     out = []
-    for p in sorted(base.iterdir()):
-        if p.is_dir() and _ID_RE.match(p.name):
-            try:
-                Session.load(p)
-            except OwnTraceError as e:
-                out.append(DamagedSession(p.name, p, e.message))
+    for p in session_dirs(root):
+        try:
+            Session.load(p)
+        except OwnTraceError as e:
+            out.append(DamagedSession(p.name, p, e.message))
     return out
 
 

@@ -333,17 +333,22 @@ class Session:
         shutil.rmtree(self.path)
 
 
-def list_sessions(root: Path) -> list[Session]:
+def session_dirs(root: Path) -> list[Path]:
+    """Every session folder, loadable or not, in id (start time) order."""
     base = sessions_dir(root)
     if not base.is_dir():
         return []
+    return [p for p in sorted(base.iterdir()) if p.is_dir() and _ID_RE.match(p.name)]
+
+
+def list_sessions(root: Path) -> list[Session]:
+    """The sessions that load; see recorder.repair for the others."""
     out = []
-    for p in sorted(base.iterdir()):
-        if p.is_dir() and _ID_RE.match(p.name):
-            try:
-                out.append(Session.load(p))
-            except OwnTraceError:
-                continue
+    for p in session_dirs(root):
+        try:
+            out.append(Session.load(p))
+        except OwnTraceError:
+            continue
     return out
 
 

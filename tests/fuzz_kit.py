@@ -171,7 +171,8 @@ def mutate_toml(rng: random.Random, text: str) -> str:
 
 # --- the parsers, each on its seed ---
 
-def _tar(files: dict[str, bytes]) -> bytes:
+def tar_of(files: dict[str, bytes]) -> bytes:
+    """A plain tar of `files`, as export writes one inside an age bundle."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, data in files.items():
@@ -270,7 +271,7 @@ class Cases:
                     f["sha256"] = hashlib.sha256(files[f["path"]]).hexdigest()
             key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(self.job["participant_key"]))
             files["manifest.json"], files["manifest.sig"] = sign_manifest(manifest, key)
-        plain = _tar(files)
+        plain = tar_of(files)
         if rng.random() < 0.3:
             plain = mutate_bytes(rng, plain)
         target = self.work / f"don{i}.age"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recorder import approval, redact, repair, store
+from recorder import approval, redact, store
 from recorder.capture import frames
 from recorder.errors import CorruptFile
 from recorder.records import Event

@@ -7,14 +7,12 @@ while the unbounded code took minutes on the same inputs)."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import struct
 import subprocess
 import sys
-import tarfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -30,6 +28,7 @@ from recorder.export import export_session, sign_manifest
 from recorder.keys import parse_recipient
 from recorder.study import consent, ingest
 from recorder.verify import read_bundle, verify_bundle
+from tests.fuzz_kit import tar_of
 from tests.review_kit import standard_session
 from tests.test_study_ingest import donation, joined, res, study_keys  # noqa: F401 (fixtures)
 from tests.test_study_support import cli  # noqa: F401 (fixture)
@@ -46,16 +45,6 @@ def one_line_error(r: subprocess.CompletedProcess | object) -> str:
     assert "Traceback" not in err, err
     assert err.startswith("error: "), err
     return err.splitlines()[0]
-
-
-def tar_of(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def resigned(files: dict[str, bytes], key, bundle_id: str) -> dict[str, bytes]:

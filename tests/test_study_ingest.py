@@ -26,6 +26,7 @@ from recorder.keys import parse_recipient
 from recorder.study import consent, ingest, withdraw
 from recorder.study.donate import donate
 from recorder.verify import read_bundle
+from tests.fuzz_kit import tar_of
 from tests.review_kit import standard_session
 from tests.test_study_support import cli, researcher  # noqa: F401 (fixture)
 
@@ -63,13 +64,7 @@ def rewrite(src: Path, dst: Path, identity: Path, recipient: str, edit) -> Path:
     """Decrypt a donation, let `edit` change its files, and encrypt it again (an attacker's copy)."""
     _, files = read_bundle(src, [ingest.read_identity(identity)])
     edit(files)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    dst.write_bytes(pyrage.encrypt(buf.getvalue(), [parse_recipient(recipient)]))
+    dst.write_bytes(pyrage.encrypt(tar_of(files), [parse_recipient(recipient)]))
     return dst
 
 
