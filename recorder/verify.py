@@ -93,6 +93,9 @@ def _declared_sizes(raw: bytes | None) -> dict[str, int]:
         return {}
 
 
+SIGNATURE_BYTES = 256  # base64 of a 64-byte signature and a newline, with room to spare
+
+
 class _Reader:
     """Collects a bundle's members within the limits: the manifest first, then every other
     member only as far as the manifest declares it (one byte more shows it is larger)."""
@@ -122,9 +125,6 @@ class _Reader:
         if member in self.files:
             raise self.bad(f"it holds {member} twice")
         self.files[member] = read(self.sizes.get(member, SIGNATURE_BYTES if member == SIGNATURE else 0))
-
-
-SIGNATURE_BYTES = 256  # base64 of a 64-byte signature and a newline, with room to spare
 
 
 def _regular(st: os.stat_result) -> bool:

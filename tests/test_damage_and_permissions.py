@@ -119,3 +119,13 @@ def test_a_folder_without_an_identity_is_left_alone(tmp_path: Path, monkeypatch,
     monkeypatch.setenv("OWNTRACE_HOME", str(other))
     cli("sessions")
     assert _mode(other) == 0o755
+
+
+@pytest.mark.timeout(60)  # pyrage alone took 69 s on this header
+def test_a_planted_segment_with_an_oversized_age_header_is_damage_not_a_hang(home: Path, user) -> None:
+    s = _session(home)  # session.json is public: anyone who can write here could plant one
+    (s.path / "journal" / "000002.jsonl.age").write_bytes(
+        b"age-encryption.org/v1\n-> X25519 " + b"A" * 400000 + b"\n--- xx\n")
+    damaged: list[str] = []
+    events = list(s.events(s.key(user), damaged=damaged))
+    assert damaged == ["journal/000002.jsonl.age"] and len(events) == 9

@@ -126,6 +126,7 @@ def test_oversized_age_header_is_refused_like_stock_age(name: str, tmp_path: Pat
     assert "malformed age header" in one_line_error(r)
 
 
+@pytest.mark.timeout(HANG_S)
 def test_oversized_header_donation_is_rejected_in_ingest(home: Path, user, res, joined, tmp_path: Path) -> None:
     good = donation(home, user, tmp_path, name="good.age")
     (tmp_path / "h.age").write_bytes(HEADERS["line-400k"])
@@ -198,7 +199,8 @@ def test_sparse_tar_member_is_refused(home: Path, user, res, joined, tmp_path: P
     assert peak < 400, f"ingest peaked at {peak:.0f} MB"
 
 
-def test_fifo_link_and_device_in_a_dir_bundle_are_reported(home: Path, user, tmp_path: Path, cli) -> None:
+@pytest.mark.timeout(HANG_S)
+def test_fifo_and_link_in_a_dir_bundle_are_reported(home: Path, user, tmp_path: Path, cli) -> None:
     s = standard_session(home)
     approval.approve(RedactedView(s, user))
     export_session(home, s, user, tmp_path / "b")
