@@ -73,6 +73,8 @@ def load(root: Path) -> Config:
         raise OwnTraceError(f"config.toml is not valid TOML: {e}", f"fix or delete {path}") from None
     except SchemaError as e:
         raise OwnTraceError(f"config.toml: {e}", f"fix or delete {path}") from None
+    except OSError as e:
+        raise OwnTraceError(f"cannot read {path}: {e.strerror}", "check its permissions") from None
     d = Config()
     capture, exclude = obj.get("capture", {}), obj.get("exclude", {})
     redaction, retention = obj.get("redaction", {}), obj.get("retention", {})

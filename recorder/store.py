@@ -252,7 +252,10 @@ class Session:
         return sorted((self.path / "journal").glob("*.jsonl.age"))
 
     def missing_segments(self) -> list[str]:
-        """Journal segments numbered before the last one written whose files are gone."""
+        """Journal segments numbered before the last one written whose files are gone (none once
+        the raw capture was deleted on purpose)."""
+        if self.meta.state == "raw-deleted":
+            return []
         have = {int(p.name[:6]) for p in self.segment_files() if p.name[:6].isdigit()}
         last = max([self.meta.segments, *have], default=0)
         return [f"journal/{n:06d}.jsonl.age" for n in range(1, last + 1) if n not in have]
