@@ -1,8 +1,8 @@
 """What OwnTrace hands to the processes it starts: an environment without secrets, arguments
 through a pipe.
 
-A child inherits the parent's environment, and any process of the same user can read another's
-command line (/proc/PID/cmdline, world-readable) and environment (/proc/PID/environ). The
+A child inherits the parent's environment; any local process can read another's command line
+(/proc/PID/cmdline is world-readable), and any process of the same user its environment. The
 detached recorder must hold public keys only, so it never gets the passphrase; a browser is
 someone else's program and gets nothing of ours. Arguments that hold content (the task text)
 travel on stdin instead of argv.
@@ -20,15 +20,14 @@ from typing import Any
 
 from .keys import PASSPHRASE_ENV
 
-# exact names, and prefixes of names, that hold OwnTrace secrets
-SECRET_NAMES = frozenset({PASSPHRASE_ENV})
+# names starting with these hold OwnTrace secrets (OWNTRACE_PASSPHRASE, and any variant of it)
 SECRET_PREFIXES = (PASSPHRASE_ENV,)
 
 
 def scrubbed(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of `env` (default: ours) without OwnTrace's secrets."""
     source = os.environ if env is None else env
-    return {k: v for k, v in source.items() if k not in SECRET_NAMES and not k.startswith(SECRET_PREFIXES)}
+    return {k: v for k, v in source.items() if not k.startswith(SECRET_PREFIXES)}
 
 
 def spawn(argv: Sequence[str], payload: Any = None, **popen: Any) -> subprocess.Popen:
