@@ -16,7 +16,7 @@ from recorder.approval import RedactedView
 from recorder.review.server import COOKIE, MAX_CONNECTIONS, SECURITY_HEADERS, ReviewServer
 from tests.review_kit import standard_session
 
-IDLE_S = 1.0  # the server's idle timeout in these tests (10 s by default)
+IDLE_S = 3.0  # the server's idle timeout in these tests (10 s by default); long enough to accept 40 sockets
 WAIT_S = 30  # how long a test waits for the server to act on it (a hang fails)
 
 
