@@ -5,9 +5,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from recorder import limits
+from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
+from recorder.schema import Float, Int, ListOf, Obj, SchemaError, Str, check
 
 DEFAULT_CONFIG = """\
 # OwnTrace settings. Nothing recorded is ever stored here.
@@ -49,13 +51,16 @@ class Config:
     retention_days: int = 0
 
 
-def _get(obj: dict[str, Any], section: str, key: str, kind: type, default: Any) -> Any:
-    value = obj.get(section, {}).get(key, default)
-    if kind is float and isinstance(value, int):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
-        raise OwnTraceError(f"config.toml: [{section}] {key} should be a {kind.__name__}", "fix or delete config.toml")
-    return value
+_TEXTS = ListOf(Str(1000), 10_000)
+SCHEMA = Obj({
+    # at most 30 frames a second, at least one a minute (1e-300 would never take one)
+    "capture": Obj({"max_fps": Float(0.02, 30.0), "keyframe_s": Float(0.5, 3600.0), "pause_hotkey": Str(100)},
+                   extra=False, what="a table"),
+    "exclude": Obj({"apps": _TEXTS, "titles": _TEXTS}, extra=False, what="a table"),
+    "redaction": Obj({"deny": _TEXTS, "phone_regions": ListOf(Str(10), 300)}, extra=False, what="a table"),
+    # past a century the date arithmetic overflows
+    "retention": Obj({"days": Int(0, 100 * 366)}, extra=False, what="a table"),
+}, extra=False, what="a table")
 
 
 def load(root: Path) -> Config:
@@ -63,23 +68,29 @@ def load(root: Path) -> Config:
     if not path.exists():
         return Config()
     try:
-        obj = tomllib.loads(path.read_text())
+        obj = check(limits.loads_toml(path.read_text(encoding="utf-8")), SCHEMA)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise OwnTraceError(f"config.toml is not valid TOML: {e}", f"fix or delete {path}") from None
+    except SchemaError as e:
+        raise OwnTraceError(f"config.toml: {e}", f"fix or delete {path}") from None
+    except OSError as e:
+        raise OwnTraceError(f"cannot read {path}: {e.strerror}", "check its permissions") from None
     d = Config()
+    capture, exclude = obj.get("capture", {}), obj.get("exclude", {})
+    redaction, retention = obj.get("redaction", {}), obj.get("retention", {})
     return Config(
-        max_fps=_get(obj, "capture", "max_fps", float, d.max_fps),
-        keyframe_s=_get(obj, "capture", "keyframe_s", float, d.keyframe_s),
-        pause_hotkey=_get(obj, "capture", "pause_hotkey", str, d.pause_hotkey),
-        exclude_apps=_get(obj, "exclude", "apps", list, d.exclude_apps),
-        exclude_titles=_get(obj, "exclude", "titles", list, d.exclude_titles),
-        deny=_get(obj, "redaction", "deny", list, d.deny),
-        phone_regions=_get(obj, "redaction", "phone_regions", list, d.phone_regions),
-        retention_days=_get(obj, "retention", "days", int, d.retention_days),
+        max_fps=float(capture.get("max_fps", d.max_fps)),
+        keyframe_s=float(capture.get("keyframe_s", d.keyframe_s)),
+        pause_hotkey=capture.get("pause_hotkey", d.pause_hotkey),
+        exclude_apps=exclude.get("apps", d.exclude_apps),
+        exclude_titles=exclude.get("titles", d.exclude_titles),
+        deny=redaction.get("deny", d.deny),
+        phone_regions=redaction.get("phone_regions", d.phone_regions),
+        retention_days=retention.get("days", d.retention_days),
     )
 
 
 def write_default(root: Path) -> None:
     path = root / "config.toml"
     if not path.exists():
-        path.write_text(DEFAULT_CONFIG)
+        write_atomic(path, DEFAULT_CONFIG.encode())  # 0600: the deny-list names people

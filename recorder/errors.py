@@ -27,3 +27,17 @@ class CorruptFile(OwnTraceError):
 
 class NotFound(OwnTraceError):
     pass
+
+
+class MalformedInput(OwnTraceError):
+    """A file from outside that cannot be parsed at all (broken container, over a bound).
+    Its own exit code: a bundle that parses but does not match its signature exits 1 (tampered)."""
+
+    exit_code = 3
+
+
+class Tampered(OwnTraceError):
+    """Content that parses but fails its integrity check: the same exit code as a bundle whose
+    files do not match their signed manifest."""
+
+    exit_code = 1

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from pyrage import x25519
 
 from recorder.atomic import write_atomic
-from recorder.errors import CorruptFile, NotFound, OwnTraceError, WrongPassphrase
+from recorder.errors import CorruptFile, MalformedInput, NotFound, OwnTraceError, WrongPassphrase
+from recorder.limits import age_binary
 
 KEYRING_SERVICE = "owntrace"
 PASSPHRASE_ENV = "OWNTRACE_PASSPHRASE"
@@ -32,9 +33,9 @@ def seal(data: bytes, recipients: list[x25519.Recipient]) -> bytes:
 
 
 def unseal(data: bytes, identities: list[x25519.Identity], what: str) -> bytes:
-    try:
-        return pyrage.decrypt(data, identities)
-    except pyrage.DecryptError:
+    try:  # the header bounds first: pyrage's header parse is quadratic in its size
+        return pyrage.decrypt(age_binary(data, what), identities)
+    except (pyrage.DecryptError, MalformedInput):
         raise CorruptFile(
             f"{what} is truncated, corrupt or sealed to another key",
             "other files of the session are unaffected; restore this one from a backup if you have one",

@@ -6,7 +6,6 @@ these functions talk to it through that file and signals only.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from recorder.capture.recording import (
     already_running,
     read_status,
 )
+from recorder.childenv import read_payload, spawn
 from recorder.errors import OwnTraceError
 
 START_TIMEOUT_S = 60.0  # a loaded machine can take well over 20 s to bring the child up
@@ -62,10 +62,11 @@ def start(root: Path, options: RecordOptions) -> Status:
     with open(log, "ab") as err:  # status lines and errors only, never recorded content
         err.truncate(0)
         # the child imports only the recorder, not the whole CLI, so it starts fast; its capture
-        # policy comes from options.study
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from recorder.capture.control import run_child; run_child()", json.dumps({**asdict(options), "policy": None})],
-            stdin=subprocess.DEVNULL,
+        # policy comes from options.study. The options (the task text) go through a pipe and the
+        # passphrase not at all: the recorder needs public keys only
+        proc = spawn(
+            [sys.executable, "-c", "from recorder.capture.control import run_child; run_child()"],
+            {**asdict(options), "policy": None},
             stdout=subprocess.DEVNULL,
             stderr=err,
             start_new_session=True,
@@ -85,8 +86,8 @@ def start(root: Path, options: RecordOptions) -> Status:
 
 
 def run_child() -> None:
-    """The detached recorder started by `start`: options as JSON in argv[1]."""
-    options = RecordOptions(**json.loads(sys.argv[1]))
+    """The detached recorder started by `start`: options as JSON on stdin."""
+    options = RecordOptions(**read_payload())
     try:
         meta = Recording(paths.home(), options, on_status=StatusLine()).run()
     except OwnTraceError as e:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recorder.childenv import scrubbed
 from recorder.errors import OwnTraceError
 
 
@@ -91,6 +92,7 @@ class VirtualDisplay:
             # -nolisten tcp: the display is reachable through its unix socket only
             proc = subprocess.Popen(
                 ["Xvfb", f":{n}", "-screen", "0", f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-noreset"],
+                env=scrubbed(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
@@ -119,7 +121,7 @@ class VirtualDisplay:
         return self
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        env = dict(os.environ if base is None else base)
+        env = scrubbed(base)  # what runs on the display (openbox, demo apps) gets no secret
         env["DISPLAY"] = self.display
         env.pop("WAYLAND_DISPLAY", None)
         env["XDG_SESSION_TYPE"] = "x11"

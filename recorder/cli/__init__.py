@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from recorder import paths
 from recorder.cli import demo_cmds, identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds
 from recorder.errors import OwnTraceError
 
@@ -24,6 +25,7 @@ for module in (identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds,
 
 def main() -> None:
     try:
+        paths.tighten(paths.home())  # a home made 0755 by hand or by an older version
         app()
     except OwnTraceError as e:
         print(f"error: {e.message}", file=sys.stderr)

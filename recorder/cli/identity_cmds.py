@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from recorder import config, keys, paths
-from recorder.cli.common import PassphraseFile, human_bytes
+from recorder.cli.common import PassphraseFile, human_bytes, unlock
+from recorder.store import repair
 from recorder.store import session as store
 
 
@@ -24,6 +25,7 @@ def init(
         pw = keys.read_passphrase(passphrase_file, confirm=True)
         recipient = keys.init_identity(root, passphrase=pw)
     config.write_default(root)
+    paths.tighten(root)  # an existing folder given as the home keeps no group or other access
     typer.echo(f"identity created in {root}")
     typer.echo(f"public key: {recipient}")
     typer.echo("recordings are sealed to this key; only you can open them, with your passphrase")
@@ -48,9 +50,12 @@ def sessions(as_json: Annotated[bool, typer.Option("--json", help="machine-reada
                 "study": m.study,
             }
         )
+    damaged = repair.damaged_sessions(root)
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps(rows + [{"id": d.id, "state": "damaged", "reason": d.reason} for d in damaged], indent=2))
         return
+    for d in damaged:
+        typer.echo(f"damaged session {d.id}: {d.reason}; recover it with `owntrace recover {d.id}`", err=True)
     if not rows:
         typer.echo("no sessions yet: record one with `owntrace record`")
         return
@@ -62,6 +67,19 @@ def sessions(as_json: Annotated[bool, typer.Option("--json", help="machine-reada
         )
 
 
+def recover(
+    session: Annotated[str, typer.Argument(help="the id of a damaged session (see `owntrace sessions`)")],
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Rebuild a damaged session's session.json from its sealed files (it becomes `interrupted`)."""
+    s = repair.recover(paths.home(), session, unlock(passphrase_file))
+    m = s.meta
+    typer.echo(f"recovered session {m.id}: {m.events} events, {m.frames} frames, {m.segments} journal segments")
+    typer.echo("its name, study, screens and duration were in session.json and are lost; "
+               f"next: owntrace redact {m.id}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(sessions)
+    app.command()(recover)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-import webbrowser
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from recorder import config, keys, paths
+from recorder.childenv import open_browser
 from recorder.cli.common import PassphraseFile, SessionRef, human_bytes, unlock
-from recorder.errors import OwnTraceError
+from recorder.errors import MalformedInput, OwnTraceError, Tampered
 from recorder.export.bundle import FORMATS, TRAJECTORY_FORMATS, export_session
 from recorder.export.verify import verify_bundle
 from recorder.redact import view as redacted_view
@@ -75,12 +75,7 @@ def _open_browser(url: str) -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         typer.echo("no graphical session here: open the link above in a browser on this machine")
         return
-    try:
-        opened = webbrowser.open(url)
-    except webbrowser.Error:
-        opened = False
-    if not opened:
-        typer.echo("could not start a browser: open the link above yourself")
+    open_browser(url, lambda: typer.echo("could not start a browser: open the link above yourself"))
 
 
 def review(
@@ -99,7 +94,7 @@ def review(
         raise OwnTraceError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}", "choose another --port or leave it out") from None
     server.start()
     typer.echo(f"reviewing session {view.meta.id}: {server.url}")
-    typer.echo("the link holds a one-time token: do not share it. Ctrl-C stops the review.")
+    typer.echo("the link opens the page once (a cookie keeps that browser in); do not share it. Ctrl-C stops the review.")
     if not no_browser:
         _open_browser(server.url)
     outcome = server.wait()
@@ -200,8 +195,8 @@ def verify(
     for f in identity or []:
         try:
             idents.append(keys.parse_identity(f.read_text()))
-        except OSError as e:
-            raise OwnTraceError(f"cannot read identity file {f}: {e.strerror}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise OwnTraceError(f"cannot read identity file {f}: {getattr(e, 'strerror', None) or 'not text'}") from None
     result = verify_bundle(bundle, idents, signer=signer)
     for line in result.summary():
         typer.echo(line)
@@ -210,8 +205,11 @@ def verify(
         return
     for p in result.problems:
         typer.echo(f"FAIL {p}", err=True)
+    if result.malformed:
+        typer.echo("the bundle has no valid manifest: it cannot be checked (malformed)", err=True)
+        raise typer.Exit(MalformedInput.exit_code)
     typer.echo(f"the bundle does not match what was signed ({len(result.problems)} problem(s))", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(Tampered.exit_code)
 
 
 def delete(

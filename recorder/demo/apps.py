@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from recorder.capture.display import stop_process, wait_window
+from recorder.childenv import scrubbed
 from recorder.errors import OwnTraceError
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
@@ -56,7 +57,7 @@ def offline_prefix() -> tuple[str, ...]:
     blocked: the flags above then keep Chromium quiet on their own (one UDP routing probe,
     which sends no packet, remains)."""
     cmd = ("unshare", "--user", "--map-root-user", "--net")
-    if shutil.which("unshare") and subprocess.run([*cmd, "true"], capture_output=True).returncode == 0:
+    if shutil.which("unshare") and subprocess.run([*cmd, "true"], capture_output=True, env=scrubbed()).returncode == 0:
         return cmd
     return ()
 

@@ -11,14 +11,13 @@ import os
 import shutil
 import tempfile
 import threading
-import webbrowser
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recorder import config, keys
+from recorder import childenv, config, keys
 from recorder.capture.display import VirtualDisplay, display_server, require_x11
 from recorder.capture.recording import Recording, RecordOptions
 from recorder.demo import apps, script
@@ -233,10 +232,15 @@ def review(
     server.start()
     say("")
     say(f"review every step and redaction at  {server.url}")
-    say("(the link holds a one-time token: do not share it)")
-    if not open_browser or display_server() == "none" or not webbrowser.open(server.url):
+    say("(the link opens the page once: do not share it)")
+    def no_browser() -> None:
         say("(no browser could be opened here: open that address in a browser on this machine, or "
             f"forward the port first: ssh -L {server.port}:127.0.0.1:{server.port} <this host>)")
+
+    if not open_browser or display_server() == "none":
+        no_browser()
+    else:
+        childenv.open_browser(server.url, no_browser)
     say("waiting until you approve there, or press Ctrl-C to stop")
     outcome = server.wait()
     if outcome != "approved":

@@ -10,10 +10,12 @@ import base64
 import binascii
 import hashlib
 import io
-import json
+import os
+import stat
 import tarfile
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,30 @@ import pyrage
 from cryptography.exceptions import InvalidSignature
 from pyrage import x25519
 
-from recorder.errors import OwnTraceError
+from recorder import limits as bounded
+from recorder.errors import MalformedInput, OwnTraceError, Tampered
 from recorder.export.bundle import BUNDLE_FORMAT, MANIFEST, SIGNATURE
 from recorder.keys import public_key_from_hex
+from recorder.limits import DEFAULT, Limits, age_binary, read_capped
+from recorder.schema import HEX64, Int, ListOf, Obj, Str, check
 
 AGE_MAGIC = (b"age-encryption.org/v1\n", b"-----BEGIN AGE ENCRYPTED FILE-----")
+
+MANIFEST_SCHEMA = Obj({
+    "format": Str(200),
+    "bundle_id": Str(200),
+    "created_at": Str(64),
+    "signer": Obj({"public_key": Str(128)}, frozenset({"public_key"})),
+    "files": ListOf(Obj({"path": Str(1024), "size": Int(0, 2**40), "sha256": Str(128)},
+                        frozenset({"path", "size", "sha256"})), DEFAULT.members),
+    "study": Obj({"id": Str(200), "config_sha256": HEX64, "consent_sha256": HEX64}, nullable=True),
+}, frozenset({"files"}))
+EPISODE_SCHEMA = Obj({"episode_id": Str(200), "steps": Int(0, 2**31), "frames": Int(0, 2**31)})
+
+
+def parse_manifest(raw: bytes) -> dict[str, Any]:
+    """manifest.json checked against its schema; ValueError (the reason) when it does not fit."""
+    return check(bounded.loads(raw), MANIFEST_SCHEMA, "manifest")
 
 
 @dataclass
@@ -40,8 +61,13 @@ class VerifyResult:
     files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the bundle's content, in memory
 
     @property
+    def malformed(self) -> bool:
+        """No valid manifest: nothing could be checked (exit 3), unlike a mismatch (exit 1)."""
+        return self.manifest is None
+
+    @property
     def signer(self) -> str | None:
-        return ((self.manifest or {}).get("signer") or {}).get("public_key")
+        return (self.manifest or {}).get("signer", {}).get("public_key")
 
     def summary(self) -> list[str]:
         m, e = self.manifest or {}, self.episode or {}
@@ -54,76 +80,188 @@ class VerifyResult:
                       f"task     {e.get('task')!s:.200}"]
         if isinstance(m.get("study"), dict):
             lines.append(f"study    {m['study'].get('id')}")
-        files = m.get("files") if isinstance(m.get("files"), list) else []
-        lines.append(f"files    {len(files)} listed, {sum(f.get('size', 0) for f in files if isinstance(f, dict))} bytes")
+        files = m.get("files", [])
+        lines.append(f"files    {len(files)} listed, {sum(f['size'] for f in files)} bytes")
         return lines
 
 
-def _read_dir(path: Path) -> dict[str, bytes]:
-    out = {}
-    for p in sorted(path.rglob("*")):
-        rel = p.relative_to(path).as_posix()
-        if p.is_symlink():
-            raise OwnTraceError(f"{path}: {rel} is a symbolic link", "bundles hold plain files only")
-        if p.is_file():
-            out[rel] = p.read_bytes()
-    return out
+def _declared_sizes(raw: bytes | None) -> dict[str, int]:
+    """The sizes a well-formed manifest declares: no member is read further than that."""
+    try:
+        return {f["path"]: f["size"] for f in parse_manifest(raw)["files"]} if raw is not None else {}
+    except ValueError:
+        return {}
 
 
-def _read_zip(data: bytes, name: str) -> dict[str, bytes]:
+SIGNATURE_BYTES = 256  # base64 of a 64-byte signature and a newline, with room to spare
+
+
+class _Reader:
+    """Collects a bundle's members within the limits: the manifest first, then every other
+    member only as far as the manifest declares it (one byte more shows it is larger)."""
+
+    def __init__(self, name: str, limits: Limits) -> None:
+        self.name, self.limits = name, limits
+        self.files: dict[str, bytes] = {}
+        self.sizes: dict[str, int] = {}
+
+    def bad(self, what: str) -> MalformedInput:
+        return MalformedInput(f"{self.name}: {what}", "this is not a bundle OwnTrace wrote")
+
+    def count(self, n: int) -> None:
+        if n > self.limits.members:
+            raise self.bad(f"it holds more than {self.limits.members} members")
+
+    def manifest(self, read: Callable[[int], bytes]) -> None:
+        raw = read(self.limits.manifest_bytes)
+        if len(raw) > self.limits.manifest_bytes:
+            raise self.bad(f"{MANIFEST} is larger than {self.limits.manifest_bytes // 2**20} MiB")
+        self.files[MANIFEST] = raw
+        self.sizes = _declared_sizes(raw)
+        if sum(self.sizes.values()) > self.limits.bundle_bytes:
+            raise self.bad(f"its manifest declares more than {self.limits.bundle_bytes // 2**20} MiB")
+
+    def add(self, member: str, read: Callable[[int], bytes]) -> None:
+        if member in self.files:
+            raise self.bad(f"it holds {member} twice")
+        self.files[member] = read(self.sizes.get(member, SIGNATURE_BYTES if member == SIGNATURE else 0))
+
+
+def _regular(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode)
+
+
+def _read_dir(path: Path, limits: Limits) -> dict[str, bytes]:
+    reader = _Reader(str(path), limits)
+    members: list[str] = []
+    for folder, dirs, names in os.walk(path, followlinks=False):
+        for n in sorted(dirs + names):
+            p = Path(folder) / n
+            rel = p.relative_to(path).as_posix()
+            st = p.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                raise MalformedInput(f"{path}: {rel} is a symbolic link", "bundles hold plain files only")
+            if not stat.S_ISDIR(st.st_mode) and not _regular(st):
+                raise reader.bad(f"{rel} is not a plain file (a FIFO, socket or device)")
+            if n in names:
+                members.append(rel)
+                reader.count(len(members))
+
+    def opener(rel: str) -> Callable[[int], bytes]:
+        def read(limit: int) -> bytes:
+            # O_NONBLOCK: a file swapped for a FIFO after the walk cannot block the read
+            fd = os.open(path / rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as f:
+                if not _regular(os.fstat(fd)):
+                    raise reader.bad(f"{rel} is not a plain file")
+                return read_capped(f, limit)
+        return read
+
+    try:
+        if MANIFEST in members:
+            reader.manifest(opener(MANIFEST))
+        for rel in sorted(members):
+            if rel != MANIFEST:
+                reader.add(rel, opener(rel))
+    except OSError as e:
+        raise OwnTraceError(f"cannot read {path}: {e.strerror}") from None
+    return reader.files
+
+
+ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what OwnTrace writes
+
+
+def _read_zip(data: bytes, name: str, limits: Limits) -> dict[str, bytes]:
+    reader = _Reader(name, limits)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            out = {}
-            for info in z.infolist():
-                if not info.is_dir():
-                    if info.filename in out:
-                        raise OwnTraceError(f"{name}: the zip holds {info.filename} twice", "this is not a bundle OwnTrace wrote")
-                    out[info.filename] = z.read(info)
-            return out
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
-        raise OwnTraceError(f"{name} is not a readable zip: {e}", "the file is damaged or truncated") from None
+            infos = [i for i in z.infolist() if not i.is_dir()]
+            reader.count(len(infos))
+            for info in infos:
+                kind = stat.S_IFMT(info.external_attr >> 16)
+                if info.flag_bits & 0x1:
+                    raise reader.bad(f"{info.filename} is encrypted")
+                if info.compress_type not in ZIP_METHODS:
+                    raise reader.bad(f"{info.filename} uses compression method {info.compress_type}")
+                if kind not in (0, stat.S_IFREG):
+                    raise reader.bad(f"{info.filename} is not a plain file (a link or device)")
+
+            def opener(info: zipfile.ZipInfo) -> Callable[[int], bytes]:
+                def read(limit: int) -> bytes:
+                    with z.open(info) as f:
+                        return read_capped(f, limit)
+                return read
+
+            for info in sorted(infos, key=lambda i: i.filename != MANIFEST):
+                if info.filename == MANIFEST and MANIFEST not in reader.files:
+                    reader.manifest(opener(info))
+                else:
+                    reader.add(info.filename, opener(info))
+            return reader.files
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError,
+            RuntimeError, NotImplementedError) as e:
+        raise MalformedInput(f"{name} is not a readable zip: {str(e)[:120]}", "the file is damaged or truncated") from None
 
 
-def _read_tar(data: bytes, name: str) -> dict[str, bytes]:
-    out = {}
+def _read_tar(data: bytes, name: str, limits: Limits) -> dict[str, bytes]:
+    # the tar is decrypted in memory already: a plain member's bytes are part of it, so only
+    # sparse members (which expand on reading), links, devices and FIFOs need refusing
+    reader = _Reader(name, limits)
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            members = []
             for m in tar:
-                if not m.isfile():
-                    raise OwnTraceError(f"{name}: the archive holds {m.name}, which is not a plain file",
-                                        "this is not a bundle OwnTrace wrote")
-                if m.name in out:
-                    raise OwnTraceError(f"{name}: the archive holds {m.name} twice", "this is not a bundle OwnTrace wrote")
-                f = tar.extractfile(m)
-                out[m.name] = f.read() if f else b""
-    except tarfile.TarError as e:
-        raise OwnTraceError(f"{name}: the decrypted content is not a tar archive ({e})") from None
-    return out
+                if m.type not in (tarfile.REGTYPE, tarfile.AREGTYPE) or m.issparse():
+                    raise reader.bad(f"the archive holds {m.name[:200]}, which is not a plain file")
+                members.append(m)
+                reader.count(len(members))
+            for m in sorted(members, key=lambda m: m.name != MANIFEST):
+                def read(limit: int, m: tarfile.TarInfo = m) -> bytes:
+                    f = tar.extractfile(m)
+                    return read_capped(f, limit) if f else b""
+                if m.name == MANIFEST and MANIFEST not in reader.files:
+                    reader.manifest(read)
+                else:
+                    reader.add(m.name, read)
+    except (tarfile.TarError, EOFError, ValueError) as e:
+        raise MalformedInput(f"{name}: the decrypted content is not a tar archive ({str(e)[:120]})") from None
+    return reader.files
 
 
-def read_bundle(path: Path, identities: Sequence[x25519.Identity] = ()) -> tuple[str, dict[str, bytes]]:
-    """The bundle's kind and its files, all in memory."""
+def _decrypt(data: bytes, identities: Sequence[x25519.Identity], name: str) -> bytes:
+    try:
+        return pyrage.decrypt(age_binary(data, name), list(identities))
+    except pyrage.DecryptError as e:
+        if "no matching keys" in str(e).lower():
+            raise OwnTraceError(f"{name} cannot be decrypted with the given identity",
+                                "it is encrypted to another key") from None
+        raise Tampered(f"{name} cannot be decrypted: its content fails authentication",
+                       "it is damaged, truncated or was modified") from None
+
+
+def read_bundle(path: Path, identities: Sequence[x25519.Identity] = (), limits: Limits = DEFAULT) -> tuple[str, dict[str, bytes]]:
+    """The bundle's kind and its files, all in memory, read within `limits`."""
     path = Path(path)
     if path.is_dir():
-        return "dir", _read_dir(path)
+        return "dir", _read_dir(path, limits)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            if not _regular(os.fstat(f.fileno())):
+                raise MalformedInput(f"{path} is not a plain file", "bundles are directories, zip files or age files")
+            data = read_capped(f, limits.bundle_bytes + limits.manifest_bytes)
     except FileNotFoundError:
         raise OwnTraceError(f"{path} does not exist") from None
     except OSError as e:
         raise OwnTraceError(f"cannot read {path}: {e.strerror}") from None
+    if len(data) > limits.bundle_bytes + limits.manifest_bytes:
+        raise MalformedInput(f"{path} is larger than a bundle may be ({limits.bundle_bytes // 2**20} MiB)")
     if data.startswith(AGE_MAGIC):
         if not identities:
             raise OwnTraceError(f"{path} is encrypted", "pass --identity FILE with an age identity it was encrypted to")
-        try:
-            plain = pyrage.decrypt(data, list(identities))
-        except pyrage.DecryptError:
-            raise OwnTraceError(f"{path} cannot be decrypted with the given identity",
-                                "it is damaged, truncated or encrypted to another key") from None
-        return "age", _read_tar(plain, str(path))
+        return "age", _read_tar(_decrypt(data, identities, str(path)), str(path), limits)
     if data.startswith(b"PK"):
-        return "zip", _read_zip(data, str(path))
-    raise OwnTraceError(f"{path} is not an OwnTrace bundle", "bundles are directories, zip files or age files")
+        return "zip", _read_zip(data, str(path), limits)
+    raise MalformedInput(f"{path} is not an OwnTrace bundle", "bundles are directories, zip files or age files")
 
 
 def check_files(files: dict[str, bytes]) -> tuple[list[str], dict[str, Any] | None]:
@@ -132,16 +270,14 @@ def check_files(files: dict[str, bytes]) -> tuple[list[str], dict[str, Any] | No
         return [f"missing: {MANIFEST}"], None
     raw = files[MANIFEST]
     try:
-        manifest = json.loads(raw)
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
-            raise ValueError
-    except ValueError:
-        return [f"modified: {MANIFEST} is not a valid manifest"], None
+        manifest = parse_manifest(raw)
+    except ValueError as e:
+        return [f"modified: {MANIFEST} is not a valid manifest ({str(e)[:160]})"], None
     problems = []
     if manifest.get("format") != BUNDLE_FORMAT:
         problems.append(f"unknown format {str(manifest.get('format'))[:40]!r} (expected {BUNDLE_FORMAT})")
     try:
-        key = public_key_from_hex(str((manifest.get("signer") or {}).get("public_key", "")))
+        key = public_key_from_hex(manifest.get("signer", {}).get("public_key", ""))
         sig_file = files.get(SIGNATURE, b"")
         sig = base64.b64decode(sig_file[:-1], validate=True)
         if base64.b64encode(sig) + b"\n" != sig_file:  # one canonical encoding: any changed byte fails
@@ -152,34 +288,31 @@ def check_files(files: dict[str, bytes]) -> tuple[list[str], dict[str, Any] | No
                         else f"signature: {SIGNATURE} does not match {MANIFEST} and its signer key")
     listed = set()
     for entry in manifest["files"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            problems.append(f"modified: {MANIFEST} has a malformed file entry")
-            continue
         p = entry["path"]
         listed.add(p)
         if p not in files:
             problems.append(f"missing: {p}")
-        elif len(files[p]) != entry.get("size") or hashlib.sha256(files[p]).hexdigest() != entry.get("sha256"):
+        elif len(files[p]) != entry["size"] or hashlib.sha256(files[p]).hexdigest() != entry["sha256"]:
             problems.append(f"modified: {p}")
     for p in sorted(set(files) - listed - {MANIFEST, SIGNATURE}):
         problems.append(f"added: {p}")
     return problems, manifest
 
 
-def verify_bundle(path: Path, identities: Sequence[x25519.Identity] = (), *, signer: str | None = None) -> VerifyResult:
+def verify_bundle(path: Path, identities: Sequence[x25519.Identity] = (), *, signer: str | None = None,
+                  limits: Limits = DEFAULT) -> VerifyResult:
     """Read and check a bundle. Raises OwnTraceError when it cannot be read at all; integrity
     problems are listed in the result (ok is False). `signer` (hex Ed25519 public key) pins who
     must have signed it: anyone can sign a bundle with their own key."""
-    kind, files = read_bundle(Path(path), identities)
+    kind, files = read_bundle(Path(path), identities, limits)
     problems, manifest = check_files(files)
-    found = ((manifest or {}).get("signer") or {}).get("public_key")
+    found = (manifest or {}).get("signer", {}).get("public_key")
     if signer is not None and found != signer.strip().lower():
         problems.append(f"signer: signed by {str(found)[:64]}, not by the expected key {signer.strip()[:64]}")
     episode = None
     if "episode.json" in files:
         try:
-            episode = json.loads(files["episode.json"])
+            episode = check(bounded.loads(files["episode.json"]), EPISODE_SCHEMA)
         except ValueError:
             episode = None
-    return VerifyResult(Path(path), kind, not problems, problems, manifest,
-                        episode if isinstance(episode, dict) else None, files)
+    return VerifyResult(Path(path), kind, not problems, problems, manifest, episode, files)

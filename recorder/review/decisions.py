@@ -70,7 +70,7 @@ class Decisions:
         for b in boxes:
             n = b.get("frame") if isinstance(b, dict) else None
             bbox = b.get("bbox") if isinstance(b, dict) else None
-            if n not in view.frame_sizes or not (
+            if not isinstance(n, int) or n not in view.frame_sizes or not (
                 isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int) for v in bbox)
             ):
                 raise bad("a box needs a frame of the session and an integer [x, y, w, h]")
@@ -87,7 +87,7 @@ class Decisions:
             raise bad("texts must map step numbers to text")
         clean_texts = {}
         for k, v in texts.items():
-            if not (str(k).isdigit() and int(k) < n_steps and view.steps[int(k)].action.type == "type"
+            if not (str(k).isdigit() and len(str(k)) <= 9 and int(k) < n_steps and view.steps[int(k)].action.type == "type"
                     and isinstance(v, str) and len(v) <= 100_000):
                 raise bad("texts may only edit the text of typing steps")
             clean_texts[int(k)] = v

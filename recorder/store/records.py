@@ -26,9 +26,28 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from recorder.schema import Bool, Int, ListOf, Obj, Str, check
+
 EVENT_KINDS = frozenset(
     "key_down key_up move click scroll window excluded frame pause resume".split()
 )
+
+# The fields of each kind, type- and range-checked when a journal is read (a segment sealed to
+# the session's public key by anyone must not reach the step builder with a list for an x)
+_COORD, _TEXT = Int(-(2**31), 2**31), Str(100_000)
+_KEY = Obj({"key": Str(100), "char": _TEXT, "mods": ListOf(Str(20), 8), "redacted": Bool()})
+_POINT = {"x": _COORD, "y": _COORD}
+EVENT_FIELDS: dict[str, Obj] = {
+    "key_down": _KEY, "key_up": _KEY,
+    "move": Obj(_POINT),
+    "click": Obj({**_POINT, "button": Str(20), "pressed": Bool()}),
+    "scroll": Obj({**_POINT, "dx": _COORD, "dy": _COORD}),
+    "window": Obj({**_POINT, "wid": Int(0, 2**63), "app": _TEXT, "title": _TEXT, "w": _COORD, "h": _COORD,
+                   "excluded": Bool()}),
+    "frame": Obj({"n": Int(0, 2**31), "w": Int(0, 2**16), "h": Int(0, 2**16), "reason": Str(20), "dup": Bool(),
+                  "base": Int(0, 2**31)}),
+    "excluded": Obj({}), "pause": Obj({}), "resume": Obj({}),
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,7 @@ class Event:
         if not isinstance(obj, dict) or not isinstance(obj.get("t"), int) or obj.get("kind") not in EVENT_KINDS:
             raise ValueError(f"not an event record: {str(obj)[:80]}")
         rest = {k: v for k, v in obj.items() if k not in ("t", "kind")}
+        check(rest, EVENT_FIELDS[obj["kind"]], f"{obj['kind']} event")  # SchemaError is a ValueError
         return cls(obj["t"], obj["kind"], rest)
 
 

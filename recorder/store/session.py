@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import os
 import re
 import secrets
@@ -24,11 +23,11 @@ from pathlib import Path
 from PIL import Image
 from pyrage import x25519
 
-from recorder import __version__
+from recorder import __version__, limits
 from recorder.atomic import shred, write_atomic
 from recorder.errors import CorruptFile, NotFound, OwnTraceError
 from recorder.keys import UnlockedIdentity, parse_identity, seal, unseal, user_recipient
-from recorder.paths import sessions_dir
+from recorder.paths import private_dir, sessions_dir, tighten
 from recorder.store import frames
 from recorder.store.records import Event, SessionMeta
 from recorder.timestamps import utc_now
@@ -82,11 +81,12 @@ class SessionWriter:
         study: str | None = None,
     ) -> SessionWriter:
         user = user_recipient(root)
+        tighten(root)
         now = dt.datetime.now()
         sid = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         path = sessions_dir(root) / sid
-        for sub in ("", "journal", "frames"):
-            (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for sub in ("journal", "frames"):
+            private_dir(path / sub)
         session_key = x25519.Identity.generate()
         recipient = session_key.to_public()
         write_atomic(path / "key.age", seal(f"{session_key}\n".encode(), [user]))
@@ -159,7 +159,7 @@ class SessionWriter:
 
     def write_sealed(self, rel: str, data: bytes) -> None:
         target = self.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(target.parent)
         self._write(target, seal(data, [self._recipient]))
 
     def _write(self, target: Path, blob: bytes) -> None:
@@ -236,7 +236,7 @@ class Session:
 
     def write_sealed(self, rel: str, data: bytes) -> None:
         target = self.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(target.parent)
         write_atomic(target, seal(data, [self.recipient()]))
 
     def has(self, rel: str) -> bool:
@@ -248,14 +248,28 @@ class Session:
     def segment_files(self) -> list[Path]:
         return sorted((self.path / "journal").glob("*.jsonl.age"))
 
+    def missing_segments(self) -> list[str]:
+        """Journal segments numbered before the last one written whose files are gone (none once
+        the raw capture was deleted on purpose)."""
+        if self.meta.state == "raw-deleted":
+            return []
+        have = {int(p.name[:6]) for p in self.segment_files() if p.name[:6].isdigit()}
+        last = max([self.meta.segments, *have], default=0)
+        return [f"journal/{n:06d}.jsonl.age" for n in range(1, last + 1) if n not in have]
+
     def events(self, key: x25519.Identity, damaged: list[str] | None = None) -> Iterator[Event]:
-        """All events in order. A torn or corrupt segment is skipped and named in `damaged`
-        (when given) so the rest of the session stays usable; without `damaged` it raises."""
+        """All events in order. A torn, corrupt or missing segment is skipped and named in
+        `damaged` (when given) so the rest of the session stays usable; without `damaged` it raises."""
+        missing = self.missing_segments()
+        if missing and damaged is None:
+            raise CorruptFile(f"session {self.id}: {missing[0]} is missing", "its events are lost; the rest is readable")
+        if damaged is not None:
+            damaged.extend(missing)
         for seg in self.segment_files():
             rel = f"journal/{seg.name}"
             try:
                 lines = self.read_sealed(key, rel).decode().splitlines()
-                events = [Event.from_obj(json.loads(line)) for line in lines if line]
+                events = [Event.from_obj(limits.loads(line)) for line in lines if line]
             except (CorruptFile, ValueError, UnicodeDecodeError) as e:
                 if damaged is None:
                     if isinstance(e, CorruptFile):
@@ -295,7 +309,11 @@ class Session:
                 if base >= n:
                     raise CorruptFile(f"session {self.id}: frame {n} names a later base frame {base}")
                 if self._base is None or self._base[0] != base:
-                    self._base = (base, self.frame_image(key, base))
+                    try:
+                        self._base = (base, self.frame_image(key, base))
+                    except OwnTraceError:
+                        raise CorruptFile(f"session {self.id}: frame {n} is a delta on keyframe {base}, "
+                                          "which is damaged: lost with it") from None
                 return frames.compose(self._base[1], im)
         except (OSError, SyntaxError, ValueError, KeyError):
             raise CorruptFile(f"session {self.id}: frame {n} does not decode") from None
@@ -315,17 +333,22 @@ class Session:
         shutil.rmtree(self.path)
 
 
-def list_sessions(root: Path) -> list[Session]:
+def session_dirs(root: Path) -> list[Path]:
+    """Every session folder, loadable or not, in id (start time) order."""
     base = sessions_dir(root)
     if not base.is_dir():
         return []
+    return [p for p in sorted(base.iterdir()) if p.is_dir() and _ID_RE.match(p.name)]
+
+
+def list_sessions(root: Path) -> list[Session]:
+    """The sessions that load; see recorder.store.repair for the others."""
     out = []
-    for p in sorted(base.iterdir()):
-        if p.is_dir() and _ID_RE.match(p.name):
-            try:
-                out.append(Session.load(p))
-            except OwnTraceError:
-                continue
+    for p in session_dirs(root):
+        try:
+            out.append(Session.load(p))
+        except OwnTraceError:
+            continue
     return out
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from recorder import limits as bounded
 from recorder.atomic import shred, write_atomic
 from recorder.errors import CorruptFile, NotFound, OwnTraceError
 from recorder.keys import UnlockedIdentity, seal, unseal, user_recipient
@@ -64,7 +65,7 @@ class ConsentRecord:
     @classmethod
     def from_bytes(cls, data: bytes) -> ConsentRecord:
         try:
-            obj = json.loads(data)
+            obj = bounded.loads(data)
             record = cls(**obj)
             types = {name: int if name in ("format", "study_version") else dict if name == "choices" else str
                      for name in cls.__dataclass_fields__}

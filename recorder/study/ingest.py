@@ -23,10 +23,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyrage import x25519
 
+from recorder import limits as bounded
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
 from recorder.export.verify import check_files, read_bundle
 from recorder.keys import parse_identity
+from recorder.limits import DEFAULT, Limits
 from recorder.study.consent import ConsentRecord, participant_id
 from recorder.study.profile import Collect, StudyProfile
 from recorder.study.withdraw import WithdrawalNotice
@@ -122,10 +124,10 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def open_donation(path: Path, identity: x25519.Identity) -> dict[str, bytes]:
-    """The donation's files, decrypted in memory; a rejection when it is not one."""
+def open_donation(path: Path, identity: x25519.Identity, limits: Limits = DEFAULT) -> dict[str, bytes]:
+    """The donation's files, decrypted in memory within `limits`; a rejection when it is not one."""
     try:
-        kind, files = read_bundle(Path(path), [identity])
+        kind, files = read_bundle(Path(path), [identity], limits)
     except OwnTraceError as e:
         raise Rejected(e.message + (f" ({e.hint})" if e.hint else "")) from None
     if kind != "age":
@@ -135,11 +137,11 @@ def open_donation(path: Path, identity: x25519.Identity) -> dict[str, bytes]:
 
 def _json(files: dict[str, bytes], name: str) -> Any:
     try:
-        return json.loads(files[name])
+        return bounded.loads(files[name])
     except KeyError:
         raise Rejected(f"{name} is missing") from None
-    except (ValueError, UnicodeDecodeError):
-        raise Rejected(f"{name} is not valid JSON") from None
+    except ValueError as e:  # UnicodeDecodeError included: donations are UTF-8
+        raise Rejected(f"{name} is not valid UTF-8 JSON ({str(e)[:80]})") from None
 
 
 @dataclass(frozen=True)
@@ -217,9 +219,9 @@ def _tables(d: Donation) -> tuple[pa.Table, pa.Table]:
     files, c = d.files, d.consent
     episode = _obj(_json(files, "episode.json"), "episode.json")
     try:
-        steps = [json.loads(line) for line in files.get("steps.jsonl", b"").decode().splitlines() if line.strip()]
-    except (ValueError, UnicodeDecodeError):
-        raise Rejected("steps.jsonl is not valid JSON lines") from None
+        steps = [bounded.loads(line) for line in files.get("steps.jsonl", b"").decode().splitlines() if line.strip()]
+    except ValueError as e:
+        raise Rejected(f"steps.jsonl is not valid UTF-8 JSON lines ({str(e)[:80]})") from None
     episode_id = str(episode.get("episode_id", d.bundle_id))
     step_rows = []
     for k, raw in enumerate(steps):
@@ -271,6 +273,7 @@ def ingest(
     out: Path,
     withdrawals: Iterable[WithdrawalNotice] = (),
     progress: Callable[[], None] = lambda: None,
+    limits: Limits = DEFAULT,
 ) -> IngestReport:
     by_hash: dict[str, StudyProfile] = {}
     for p in profiles:
@@ -292,7 +295,7 @@ def ingest(
                 _writer(partial["steps.parquet"], STEPS) as steps:
             for path in bundles:
                 try:
-                    d = check_donation(open_donation(path, identity), by_hash)
+                    d = check_donation(open_donation(path, identity, limits), by_hash)
                     if d.bundle_id in seen:
                         raise Rejected(f"duplicate of {seen[d.bundle_id]} (bundle {d.bundle_id} replayed)")
                     seen[d.bundle_id] = str(path)

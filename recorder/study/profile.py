@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from recorder import limits as bounded
 from recorder.capture.policy import CapturePolicy
 from recorder.errors import OwnTraceError
 from recorder.keys import parse_recipient
@@ -295,7 +296,7 @@ def from_obj(obj: dict[str, Any]) -> StudyProfile:
 
 def _load_toml(text: str, what: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        return bounded.loads_toml(text)
     except tomllib.TOMLDecodeError as e:
         raise ProfileError(f"{what} is not valid TOML: {e}", "ask the researcher for the file again") from None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from recorder import limits as bounded
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
 from recorder.keys import UnlockedIdentity
@@ -67,7 +68,7 @@ def study_sessions(root: Path, study_id: str) -> list[Session]:
 def read_notice(path: Path) -> WithdrawalNotice:
     """A withdrawal notice whose signature and participant id check out, or a one-line error."""
     try:
-        body = json.loads(Path(path).read_text(encoding="utf-8"))
+        body = bounded.loads(Path(path).read_bytes())
         notice = WithdrawalNotice(**body["notice"])
         signature = bytes.fromhex(body["signature"])
         public = bytes.fromhex(notice.participant_key)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect, sync_playwright
 from recorder.export.bundle import export_session
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import load_review
-from recorder.review.server import ReviewServer
+from recorder.review.server import COOKIE, ReviewServer
 from tests.support.browser import CHROMIUM_ARGS
 from tests.support.review_kit import SECRET_BOX, Builder, standard_session
 
@@ -31,8 +31,10 @@ def server(home: Path, user):
 
 
 def _request(srv: ReviewServer, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
+    """A request as the page makes it: with the session cookie unless `headers` drops it (None)."""
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    hdrs = {"Host": srv.host, **(headers or {})}
+    hdrs = {k: v for k, v in {"Host": srv.host, "Cookie": f"{COOKIE}={srv.gate.cookie}", **(headers or {})}.items()
+            if v is not None}
     conn.request(method, path, body=body, headers=hdrs)
     r = conn.getresponse()
     data = r.read()
@@ -44,48 +46,46 @@ def _post_headers(srv: ReviewServer) -> dict:
     return {"Origin": srv.origin, "X-CSRF-Token": srv.csrf, "Content-Type": "application/json"}
 
 
-def test_refuses_missing_token_foreign_host_and_cross_origin(server: ReviewServer) -> None:
-    t = server.token
+def test_refuses_missing_cookie_foreign_host_and_cross_origin(server: ReviewServer) -> None:
     assert server.httpd.server_address[0] == "127.0.0.1"
-    status, headers, _ = _request(server, "GET", f"/{t}/api/session")
+    status, headers, _ = _request(server, "GET", "/api/session")
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
     assert "script-src 'self'" in headers["Content-Security-Policy"] and headers["Cache-Control"] == "no-store"
-    assert _request(server, "GET", "/api/session")[0] == 403
-    assert _request(server, "GET", f"/{t[:-1]}x/")[0] == 403
-    assert _request(server, "GET", "/frame/1")[0] == 403
+    assert _request(server, "GET", "/api/session", {"Cookie": None})[0] == 403
+    assert _request(server, "GET", "/", {"Cookie": f"{COOKIE}={server.gate.cookie[:-1]}x"})[0] == 403
+    assert _request(server, "GET", "/frame/1", {"Cookie": None})[0] == 403
     # DNS rebinding: the browser would send the attacker's name as Host
-    assert _request(server, "GET", f"/{t}/api/session", {"Host": f"evil.example:{server.port}"})[0] == 421
-    assert _request(server, "GET", f"/{t}/api/session", {"Host": f"localhost:{server.port}"})[0] == 421
+    assert _request(server, "GET", "/api/session", {"Host": f"evil.example:{server.port}"})[0] == 421
+    assert _request(server, "GET", "/api/session", {"Host": f"localhost:{server.port}"})[0] == 421
     body = json.dumps({"deleted_steps": [0]}).encode()
     for bad in ({"Origin": "http://evil.example"}, {"Origin": None}, {"X-CSRF-Token": "nope"}, {"X-CSRF-Token": None},
                 {"Content-Type": "text/plain"}):
         headers = {k: v for k, v in {**_post_headers(server), **bad}.items() if v is not None}
-        assert _request(server, "POST", f"/{t}/api/decisions", headers, body)[0] in (403, 415), bad
-    assert _request(server, "OPTIONS", f"/{t}/api/decisions", _post_headers(server))[0] == 405
+        assert _request(server, "POST", "/api/decisions", headers, body)[0] in (403, 415), bad
+    assert _request(server, "OPTIONS", "/api/decisions", _post_headers(server))[0] == 405
     assert load_review(server.view).decisions.deleted_steps == []  # nothing above changed anything
-    status, _, data = _request(server, "POST", f"/{t}/api/decisions", _post_headers(server), body)
+    status, _, data = _request(server, "POST", "/api/decisions", _post_headers(server), body)
     assert status == 200 and json.loads(data)["summary"]["steps_removed"] == 1
     bad = json.dumps({"deleted_steps": [1000]}).encode()
-    status, _, data = _request(server, "POST", f"/{t}/api/decisions", _post_headers(server), bad)
+    status, _, data = _request(server, "POST", "/api/decisions", _post_headers(server), bad)
     assert status == 409 and "invalid review decisions" in json.loads(data)["error"]
 
 
 def test_frames_come_from_memory_and_withheld_ones_are_not_served(server: ReviewServer) -> None:
-    t = server.token
-    status, headers, data = _request(server, "GET", f"/{t}/frame/1")
+    status, headers, data = _request(server, "GET", "/frame/1")
     assert status == 200 and headers["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(data)).size == (640, 400)
-    assert _request(server, "GET", f"/{t}/frame/4")[0] == 404  # withheld by the redaction
-    assert _request(server, "GET", f"/{t}/frame/999")[0] == 404
-    steps = json.loads(_request(server, "GET", f"/{t}/api/steps?offset=4&limit=1")[2])
+    assert _request(server, "GET", "/frame/4")[0] == 404  # withheld by the redaction
+    assert _request(server, "GET", "/frame/999")[0] == 404
+    steps = json.loads(_request(server, "GET", "/api/steps?offset=4&limit=1")[2])
     assert steps["total"] == 6 and steps["steps"][0]["withheld"] and steps["steps"][0]["frame"] is None
 
 
 def test_close_ends_the_server(server: ReviewServer) -> None:
-    status, _, _ = _request(server, "POST", f"/{server.token}/api/close", _post_headers(server), b"{}")
+    status, _, _ = _request(server, "POST", "/api/close", _post_headers(server), b"{}")
     assert status == 200 and server.wait(10) == "closed"
     with pytest.raises(OSError):
-        _request(server, "GET", f"/{server.token}/")
+        _request(server, "GET", "/")
 
 
 def test_review_in_chromium_delete_draw_approve_then_export(server: ReviewServer, home: Path, user, tmp_path) -> None:
@@ -187,5 +187,5 @@ def test_long_session_pages_steps_and_loads_only_the_shown_frame(home: Path, use
             browser.close()
     finally:
         srv.wait(10)
-    assert frames == [f"{srv.url}frame/1"]  # only the selected step's frame, once
+    assert frames == [f"{srv.origin}/frame/1"]  # only the selected step's frame, once
     assert load_review(srv.view).decisions.deleted_ranges == [[10.0, 20.0]] and expected > 10

@@ -56,10 +56,13 @@ def test_review_command_serves_until_ctrl_c(home: Path, user) -> None:
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         line = proc.stdout.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)/([\w-]+)/", line)
+        m = re.search(r"http://(127\.0\.0\.1:(\d+))(/open/[\w-]+)", line)
         assert m, line
-        conn = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=10)
-        conn.request("GET", f"/{m.group(2)}/")
+        conn = http.client.HTTPConnection("127.0.0.1", int(m.group(2)), timeout=10)
+        conn.request("GET", m.group(3))  # the one-time link, exchanged for the session cookie
+        opened = conn.getresponse()
+        opened.read()
+        conn.request("GET", "/", headers={"Cookie": opened.getheader("Set-Cookie").split(";")[0]})
         page = conn.getresponse().read().decode()
         conn.close()
         assert '<script src="app.js" defer></script>' in page and "<script>" not in page

@@ -7,18 +7,18 @@ from __future__ import annotations
 import ast
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from recorder.redact import session as redact
 from tests.support import xhelpers as xh
+from tests.support.cli import OWNTRACE
 from tests.support.guards import scan_plaintext, traced
 from tests.support.recording import read_back, recording, settle, wait_for
 
 pytestmark = pytest.mark.x11
-OWNTRACE = [sys.executable, "-c", "from recorder.cli import main; main()"]
+
 EMAIL = "ann.lee@example.org"
 TYPED = f'echo "it\'s" {EMAIL}'
 XDOTOOL_KEYS = {"enter": "Return", "tab": "Tab", "esc": "Escape", "backspace": "BackSpace"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from recorder.study import ingest
 from recorder.study import keys as study_keys
 from recorder.study import profile as prof
 from recorder.study.donate import donate
+from tests.support.fuzz_kit import tar_of
 from tests.support.review_kit import standard_session
 
 CONSENT = "I agree that my recordings of the study task are used for research.\nI can withdraw at any time."
@@ -70,13 +69,7 @@ def rewrite(src: Path, dst: Path, identity: Path, recipient: str, edit) -> Path:
     """Decrypt a donation, let `edit` change its files, and encrypt it again (an attacker's copy)."""
     _, files = read_bundle(src, [ingest.read_identity(identity)])
     edit(files)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    dst.write_bytes(pyrage.encrypt(buf.getvalue(), [parse_recipient(recipient)]))
+    dst.write_bytes(pyrage.encrypt(tar_of(files), [parse_recipient(recipient)]))
     return dst
 
 

@@ -47,8 +47,9 @@ def test_sessions_lists_and_survives_a_corrupt_session(home: Path) -> None:
     r = run(["sessions", "--json"], dict(os.environ))
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
-    assert [row["id"] for row in rows] == [w.meta.id]
+    assert [row["id"] for row in rows] == [w.meta.id, broken.meta.id]
     assert rows[0]["events"] == 1 and rows[0]["state"] == "recorded"
+    assert rows[1]["state"] == "damaged" and "session.json is corrupt" in rows[1]["reason"]
 
 
 def test_core_commands_open_no_network(home: Path, tmp_path: Path) -> None:
