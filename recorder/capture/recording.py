@@ -28,7 +28,7 @@ from recorder.capture.hotkey import Hotkey, HotkeyFilter
 from recorder.capture.input import types_text
 from recorder.capture.policy import CapturePolicy
 from recorder.errors import OwnTraceError
-from recorder.store.records import Event, SessionMeta
+from recorder.store.records import Event, SessionMeta, State
 from recorder.store.session import SessionWriter
 
 LOCK_FILE = "recorder.lock"
@@ -278,7 +278,7 @@ class Recording:
             if not self.error:
                 self._append_moves(self._coalescer.flush())
             try:
-                self.writer.close("recorded" if not self.error else "interrupted")
+                self.writer.close(State.RECORDED if not self.error else State.INTERRUPTED)
             except OwnTraceError as e:
                 self.error = self.error or e
         self._watcher.close()

@@ -35,6 +35,7 @@ from recorder.keys import UnlockedIdentity, parse_recipient
 from recorder.progress import Progress
 from recorder.redact.view import RedactedView
 from recorder.review.approval import approved_plan
+from recorder.store.records import State
 from recorder.store.session import Session, resolve
 from recorder.timestamps import utc_now
 
@@ -247,6 +248,6 @@ def export_session(
     except BaseException:
         writer.abort()
         raise
-    session.set_state("exported")
+    session.set_state(State.EXPORTED)
     size = sum(f["size"] for f in files) + len(data) + len(sig)
     return ExportResult(out, fmt, manifest["bundle_id"], len(files) + 2, size, manifest)

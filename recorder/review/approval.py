@@ -10,6 +10,7 @@ from recorder.progress import Progress
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import Approval, Decisions, ReviewRecord, load_review, save_review
 from recorder.review.plan import BundlePlan
+from recorder.store.records import State
 from recorder.timestamps import utc_now
 
 
@@ -40,7 +41,7 @@ def approve(view: RedactedView, decisions: Decisions | None = None, progress: Pr
             progress(len(items), total)
     approval = Approval(utc_now(), decisions.sha256(), items, summary(view, decisions))
     save_review(view, ReviewRecord(decisions, approval))
-    view.session.set_state("approved")
+    view.session.set_state(State.APPROVED)
     return approval
 
 

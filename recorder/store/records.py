@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 EVENT_KINDS = frozenset(
@@ -51,13 +52,19 @@ class Event:
         return cls(obj["t"], obj["kind"], rest)
 
 
-@dataclass
-class Screen:
-    x: int
-    y: int
-    w: int
-    h: int
-    scale: float = 1.0
+class State(StrEnum):
+    """A session's state in session.json (the value is the string stored there).
+
+    recording -> recorded | interrupted -> redacted -> approved -> exported; any state but
+    recording -> raw-deleted (the raw capture removed, the redacted view kept)."""
+
+    RECORDING = "recording"
+    RECORDED = "recorded"
+    INTERRUPTED = "interrupted"  # the recorder died or failed; what it sealed is readable
+    REDACTED = "redacted"
+    APPROVED = "approved"
+    EXPORTED = "exported"
+    RAW_DELETED = "raw-deleted"
 
 
 @dataclass
@@ -66,7 +73,7 @@ class SessionMeta:
 
     id: str
     started_at: str  # UTC ISO 8601, the wall clock at t=0
-    state: str  # recording | interrupted | recorded | redacted | approved | exported
+    state: State
     recipient: str  # the session's own age public key
     name: str = ""
     ended_at: str | None = None
@@ -87,4 +94,6 @@ class SessionMeta:
     def from_json(cls, text: str) -> SessionMeta:
         obj = json.loads(text)
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in obj.items() if k in known})
+        meta = cls(**{k: v for k, v in obj.items() if k in known})
+        meta.state = State(meta.state)  # ValueError for a state no version wrote
+        return meta

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from recorder.errors import OwnTraceError
+from recorder.store.records import State
 from recorder.store.session import Session, list_sessions
 from recorder.timestamps import parse_utc
 
@@ -13,7 +14,7 @@ from recorder.timestamps import parse_utc
 def delete_session(session: Session) -> None:
     """Destroy a session, its sealed key first (crypto-shredding). To keep the redacted view and
     remove only the raw capture, see `recorder.redact.view.delete_raw`."""
-    if session.meta.state == "recording":
+    if session.meta.state == State.RECORDING:
         raise OwnTraceError(f"session {session.id} is still recording", "stop it first: `owntrace stop`")
     session.destroy()
 
@@ -31,7 +32,7 @@ def expired(root: Path, days: int, now: dt.datetime | None = None) -> list[Sessi
         return []
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
     return [s for s in list_sessions(root)
-            if s.meta.state != "recording" and (t := _started(s)) is not None and t < cutoff]
+            if s.meta.state != State.RECORDING and (t := _started(s)) is not None and t < cutoff]
 
 
 def apply_retention(root: Path, days: int, now: dt.datetime | None = None) -> list[str]:

@@ -30,7 +30,7 @@ from recorder.errors import CorruptFile, NotFound, OwnTraceError
 from recorder.keys import UnlockedIdentity, parse_identity, seal, unseal, user_recipient
 from recorder.paths import sessions_dir
 from recorder.store import frames
-from recorder.store.records import Event, SessionMeta
+from recorder.store.records import Event, SessionMeta, State
 from recorder.timestamps import utc_now
 
 SEGMENT_NS = 1_000_000_000  # a journal segment holds at most ~1 s of events
@@ -94,7 +94,7 @@ class SessionWriter:
         meta = SessionMeta(
             id=sid,
             started_at=utc_now("milliseconds"),
-            state="recording",
+            state=State.RECORDING,
             recipient=str(recipient),
             name=name,
             pid=os.getpid(),
@@ -174,10 +174,10 @@ class SessionWriter:
             self.meta.duration_s = round(self.now() / 1e9, 3)
             self._write_meta()
 
-    def close(self, state: str = "recorded") -> SessionMeta:
+    def close(self, state: State = State.RECORDED) -> SessionMeta:
         with self._lock:
             self._flush_locked()
-            self.meta.state = state
+            self.meta.state = State(state)
             self.meta.ended_at = utc_now("milliseconds")
             self.meta.duration_s = round(self.now() / 1e9, 3)
             self.meta.pid = None
@@ -201,8 +201,8 @@ class Session:
             raise NotFound(f"session {path.name} has no session.json", "it may have been deleted") from None
         except (ValueError, TypeError):
             raise CorruptFile(f"session {path.name}: session.json is corrupt", "its sealed files are untouched") from None
-        if meta.state == "recording" and not _pid_alive(meta.pid):
-            meta.state = "interrupted"
+        if meta.state == State.RECORDING and not _pid_alive(meta.pid):
+            meta.state = State.INTERRUPTED
         return cls(path, meta)
 
     @property
@@ -212,8 +212,8 @@ class Session:
     def save_meta(self) -> None:
         write_atomic(self.path / "session.json", self.meta.to_json().encode())
 
-    def set_state(self, state: str) -> None:
-        self.meta.state = state
+    def set_state(self, state: State) -> None:
+        self.meta.state = State(state)
         self.save_meta()
 
     def key(self, user: UnlockedIdentity) -> x25519.Identity:
@@ -308,7 +308,7 @@ class Session:
         if raw_only:
             for sub in ("journal", "frames"):
                 shutil.rmtree(self.path / sub, ignore_errors=True)
-            self.meta.state = "raw-deleted"
+            self.meta.state = State.RAW_DELETED
             self.save_meta()
             return
         shred(self.path / "key.age")
