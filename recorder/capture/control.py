@@ -6,13 +6,11 @@ these functions talk to it through that file and signals only.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from recorder import paths
@@ -61,10 +59,10 @@ def start(root: Path, options: RecordOptions) -> Status:
     log = root / LOG_FILE
     with open(log, "ab") as err:  # status lines and errors only, never recorded content
         err.truncate(0)
-        # the child imports only the recorder, not the whole CLI, so it starts fast; its capture
-        # policy comes from options.study
+        # the child imports only the recorder, not the whole CLI, so it starts fast; it gets the
+        # capture policy the caller resolved (a study's limits are public facts of its profile)
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from recorder.capture.control import run_child; run_child()", json.dumps({**asdict(options), "policy": None})],
+            [sys.executable, "-c", "from recorder.capture.control import run_child; run_child()", options.to_json()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
@@ -86,7 +84,7 @@ def start(root: Path, options: RecordOptions) -> Status:
 
 def run_child() -> None:
     """The detached recorder started by `start`: options as JSON in argv[1]."""
-    options = RecordOptions(**json.loads(sys.argv[1]))
+    options = RecordOptions.from_json(sys.argv[1])
     try:
         meta = Recording(paths.home(), options, on_status=StatusLine()).run()
     except OwnTraceError as e:
