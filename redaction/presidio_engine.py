@@ -22,6 +22,8 @@ import spacy  # noqa: E402
 import tldextract.tldextract  # noqa: E402
 from spacy.language import Language  # noqa: E402
 
+from redaction import PHONE_REGIONS  # noqa: E402
+
 # the bundled snapshot of the suffix list, no fetch, no cache directory written
 tldextract.tldextract.TLD_EXTRACTOR = tldextract.tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True
@@ -103,7 +105,7 @@ class Analyzer:
     entities: tuple[str, ...]
 
 
-def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), ner_model: str | None = AUTO) -> Analyzer:
+def build(phone_regions: Sequence[str] = PHONE_REGIONS, ner_model: str | None = AUTO) -> Analyzer:
     """An AnalyzerEngine with exactly the recognizers OwnTrace uses, built without network.
     `ner_model`: AUTO uses en_core_web_sm when installed; a package name or a pipeline folder;
     None for patterns and checksums only."""

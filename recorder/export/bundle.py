@@ -26,12 +26,11 @@ from typing import Any
 
 import pyrage
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyrage import x25519
 
 from recorder.errors import OwnTraceError
 from recorder.hashing import sha256
-from recorder.keys import UnlockedIdentity, parse_recipient
+from recorder.keys import UnlockedIdentity, parse_recipient, public_hex
 from recorder.progress import Progress
 from recorder.redact.view import RedactedView
 from recorder.review.approval import approved_plan
@@ -52,10 +51,6 @@ class ExportResult:
     files: int  # files in the bundle, manifest and signature included
     bytes: int  # bytes of those files (before zip or age framing)
     manifest: dict[str, Any]
-
-
-def public_key_hex(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
 def sign_manifest(manifest: dict[str, Any], key: Ed25519PrivateKey) -> tuple[bytes, bytes]:
@@ -237,7 +232,7 @@ def export_session(
             "files": files,
             "review": plan.review_info(approval),
             **manifest_extra,
-            "signer": {"alg": "ed25519", "public_key": public_key_hex(key)},
+            "signer": {"alg": "ed25519", "public_key": public_hex(key)},
         }
         data, sig = sign_manifest(manifest, key)
         writer.add(MANIFEST, data)

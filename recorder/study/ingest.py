@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
 from recorder.export.verify import check_files, read_bundle
 from recorder.keys import parse_identity
+from recorder.progress import Progress
 from recorder.study.consent import ConsentRecord, participant_id
 from recorder.study.profile import Collect, StudyProfile
 from recorder.study.withdraw import WithdrawalNotice
@@ -263,8 +264,9 @@ def ingest(
     profiles: Iterable[StudyProfile],
     out: Path,
     withdrawals: Iterable[WithdrawalNotice] = (),
-    progress: Callable[[], None] = lambda: None,
+    progress: Progress | None = None,
 ) -> IngestReport:
+    bundles = list(bundles)
     by_hash: dict[str, StudyProfile] = {}
     for p in profiles:
         p.verify()
@@ -283,7 +285,7 @@ def ingest(
     try:
         with _writer(partial["episodes.parquet"], EPISODES) as episodes, \
                 _writer(partial["steps.parquet"], STEPS) as steps:
-            for path in bundles:
+            for done, path in enumerate(bundles, 1):
                 try:
                     d = check_donation(open_donation(path, identity), by_hash)
                     if d.bundle_id in seen:
@@ -297,7 +299,8 @@ def ingest(
                     report.rejected.append(Rejection(str(path), str(e)))
                     continue
                 finally:
-                    progress()
+                    if progress:
+                        progress(done, len(bundles))
                 episodes.write_table(episode_table)
                 if steps_table.num_rows:
                     steps.write_table(steps_table)
