@@ -1,5 +1,5 @@
-"""Frame encoding: full pictures (keyframes) and delta pictures, lossless WebP (new sessions)
-or PNG (older sessions, and the baseline in bench/frame_format_bench.py), exact by construction.
+"""Frame encoding: full pictures (keyframes) and delta pictures, lossless WebP (what sessions
+store) or PNG (the baseline in bench/frame_format_bench.py), exact by construction.
 
 A delta frame is a picture with alpha covering the bounding box of the tiles that differ from
 its base keyframe; changed tiles are opaque copies of the new pixels, unchanged ones fully

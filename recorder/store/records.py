@@ -16,7 +16,7 @@ Journal events are one JSON object per line: {"t": ns since session start (monot
                      dup (true when n repeats an identical earlier frame),
                      base (only on a delta frame: the keyframe it is composed on; read frames
                      with Session.frame_image, which composes deltas into full pictures).
-                     Files: frames/NNNNNN.webp.age (lossless WebP), .png.age in older sessions
+                     Files: frames/NNNNNN.webp.age (lossless WebP)
   pause / resume     paused time records nothing
 """
 

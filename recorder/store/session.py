@@ -34,12 +34,12 @@ from recorder.store.records import Event, SessionMeta, State
 from recorder.timestamps import utc_now
 
 SEGMENT_NS = 1_000_000_000  # a journal segment holds at most ~1 s of events
-FRAME_SUFFIXES = (".webp.age", ".png.age")  # what frames are written as first; older sessions hold PNG
+FRAME_SUFFIX = ".webp.age"  # frames.FRAME_FORMAT, sealed
 
 
-def frame_file(n: int, suffix: str = FRAME_SUFFIXES[0]) -> str:
+def frame_file(n: int) -> str:
     """Where frame n of a session is written, relative to the session directory."""
-    return f"frames/{n:06d}{suffix}"
+    return f"frames/{n:06d}{FRAME_SUFFIX}"
 _ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 
 
@@ -69,7 +69,6 @@ class SessionWriter:
         self._buf: list[str] = []
         self._seg_start: int | None = None
         self._t0 = time.monotonic_ns()
-        self.bytes_written = 0
 
     @classmethod
     def create(
@@ -136,7 +135,7 @@ class SessionWriter:
             return
         data = ("\n".join(self._buf) + "\n").encode()
         n = self.meta.segments + 1
-        self._write(self.path / "journal" / f"{n:06d}.jsonl.age", seal(data, [self._recipient]))
+        write_atomic(self.path / "journal" / f"{n:06d}.jsonl.age", seal(data, [self._recipient]))
         self.meta.segments = n
         self._buf.clear()
         self._seg_start = None
@@ -154,17 +153,13 @@ class SessionWriter:
             if n is None:
                 self.meta.frames += 1
                 n = self.meta.frames
-            self._write(self.path / frame_file(n), blob)
+            write_atomic(self.path / frame_file(n), blob)
             return n
 
     def write_sealed(self, rel: str, data: bytes) -> None:
         target = self.path / rel
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._write(target, seal(data, [self._recipient]))
-
-    def _write(self, target: Path, blob: bytes) -> None:
-        write_atomic(target, blob)
-        self.bytes_written += len(blob)
+        write_atomic(target, seal(data, [self._recipient]))
 
     def _write_meta(self) -> None:
         write_atomic(self.path / "session.json", self.meta.to_json().encode())
@@ -266,10 +261,7 @@ class Session:
             yield from events
 
     def frame_rel(self, n: int) -> str:
-        """The file of frame n relative to the session directory: WebP, or PNG in older sessions."""
-        for suffix in FRAME_SUFFIXES[1:]:
-            if self.has(rel := frame_file(n, suffix)):
-                return rel
+        """The file of frame n relative to the session directory."""
         return frame_file(n)
 
     def frame_numbers(self) -> list[int]:
@@ -277,7 +269,7 @@ class Session:
         folder = self.path / "frames"
         if not folder.is_dir():
             return []
-        return sorted(int(p.name[:6]) for p in folder.iterdir() if p.name.endswith(FRAME_SUFFIXES) and p.name[:6].isdigit())
+        return sorted(int(p.name[:6]) for p in folder.iterdir() if p.name.endswith(FRAME_SUFFIX) and p.name[:6].isdigit())
 
     def frame_bytes(self, key: x25519.Identity, n: int) -> bytes:
         """The stored bytes of frame n, as sealed (see frame_image for the picture)."""
