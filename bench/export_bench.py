@@ -37,10 +37,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recorder import keys
+from recorder import keys  # noqa: E402
 from recorder.export.bundle import export_session  # noqa: E402
 from recorder.redact.view import RedactedView  # noqa: E402
-from recorder.review import approval
+from recorder.review import approval  # noqa: E402
 from recorder.review.server import ReviewServer  # noqa: E402
 from recorder.store import session as store  # noqa: E402
 from recorder.store.records import Event, State  # noqa: E402

@@ -30,11 +30,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.screens import DENY, PARTIAL, Screen, screens, typing_session  # noqa: E402
 from redaction import presidio_engine  # noqa: E402
 from redaction.detect import Detector  # noqa: E402
 from redaction.image import FrameRedactor  # noqa: E402
 from redaction.ocr import tessdata_dir  # noqa: E402
+from tests.support.screens import DENY, PARTIAL, Screen, screens, typing_session  # noqa: E402
 
 Box = tuple[int, int, int, int]
 

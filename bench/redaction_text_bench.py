@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.screens import DENY, WORDS, Values, _token  # noqa: E402
 from redaction import typed  # noqa: E402
 from redaction.detect import Detector  # noqa: E402
 from redaction.findings import Finding  # noqa: E402
+from tests.support.screens import DENY, WORDS, Values, _token  # noqa: E402
 
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 

@@ -52,10 +52,10 @@ class Config:
 
 
 def _get(obj: dict[str, Any], section: str, key: str, kind: type, default: Any) -> Any:
-    value = obj.get(section, {}).get(key, default)
+    value: Any = obj.get(section, {}).get(key, default)
     if kind is float and isinstance(value, int):
         value = float(value)
-    if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
+    if not isinstance(value, kind) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
         raise OwnTraceError(f"config.toml: [{section}] {key} should be a {kind.__name__}", "fix or delete config.toml")
     return value
 

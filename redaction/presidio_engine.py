@@ -80,7 +80,7 @@ class _InMemorySpacyEngine(SpacyNlpEngine):
                                                        "LANGUAGE", "LAW", "WORK_OF_ART", "EVENT", "PRODUCT",
                                                        "DATE", "TIME"])
         super().__init__(models=[{"lang_code": "en", "model_name": model_name}], ner_model_configuration=conf)
-        self.nlp = {"en": nlp}
+        self.nlp = {"en": nlp}  # type: ignore[assignment]  # presidio declares it None until load()
 
     def load(self) -> None:
         return None
@@ -126,7 +126,7 @@ def build(phone_regions: Sequence[str] = PHONE_REGIONS, ner_model: str | None = 
         MacAddressRecognizer(),
         DateRecognizer(),
     ]
-    entities = PATTERN_ENTITIES
+    entities: tuple[str, ...] = PATTERN_ENTITIES
     if model:
         recognizers.append(SpacyRecognizer(supported_entities=list(NER_ENTITIES)))
         entities = entities + NER_ENTITIES

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from recorder import config as config_mod
 from recorder.atomic import write_atomic
@@ -120,11 +121,12 @@ class RecordOptions:
 
     @classmethod
     def from_json(cls, text: str) -> RecordOptions:
-        obj = json.loads(text)
-        policy = obj.pop("policy")
-        if policy is not None:
-            policy = CapturePolicy(**{k: tuple(v) if isinstance(v, list) else v for k, v in policy.items()})
-        return cls(**obj, policy=policy)
+        obj: dict[str, Any] = json.loads(text)
+        policy: dict[str, Any] | None = obj.pop("policy")
+        if policy is None:
+            return cls(**obj)
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in policy.items()}  # JSON has no tuples
+        return cls(**obj, policy=CapturePolicy(**fields))
 
 
 def _limit_malloc_arenas() -> None:
@@ -160,7 +162,7 @@ class Recording:
         self.retention: Retention | None = None  # sessions past `[retention] days`, deleted at start
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._gate: CaptureGate | None = None
+        self._gate: CaptureGate | None = None  # both set for the whole of run()
         self._input_closed = False
         self.last_input = 0.0  # monotonic time of the last input event seen
         self._requests: list[str] = []  # from signal handlers, applied by the main loop
@@ -254,7 +256,7 @@ class Recording:
                     self.resume()
                 self._write_status()
             d = self.options.duration_s
-            if d is not None and self.writer.now() >= d * 1e9:
+            if d is not None and self._session.now() >= d * 1e9:
                 self._stop.set()
             if self.on_status:
                 self.on_status(self.status())
@@ -275,7 +277,7 @@ class Recording:
             if not self.error:
                 self._append_moves(self._coalescer.flush())
             try:
-                self.writer.close(State.RECORDED if not self.error else State.INTERRUPTED)
+                self._session.close(State.RECORDED if not self.error else State.INTERRUPTED)
             except OwnTraceError as e:
                 self.error = self.error or e
         self._watcher.close()
@@ -332,7 +334,7 @@ class Recording:
         last_status = 0.0
         while not self._stop.wait(TIMER_S):
             try:
-                self.writer.tick()
+                self._session.tick()
                 if not self._input.alive():
                     raise OwnTraceError("keyboard and mouse capture stopped (the X server went away?)", "what was recorded so far is sealed and readable")
                 with self._lock:
@@ -343,7 +345,7 @@ class Recording:
                 now = time.monotonic()
                 if now - last_status >= 1.0:
                     last_status = now
-                    self.writer.save_meta()
+                    self._session.save_meta()
                     self._write_status()
             except Exception as e:  # noqa: BLE001 - any failure ends the recording cleanly
                 self._fail(e)
@@ -356,11 +358,21 @@ class Recording:
                 self._append(event)
 
     def _append(self, event: Event) -> None:
-        self.writer.append(event)
+        self._session.append(event)
 
     def _append_moves(self, points: list[tuple[int, int, int]]) -> None:
         for t, x, y in points:
             self._append(Event(t, "move", {"x": x, "y": y}))
+
+    @property
+    def _session(self) -> SessionWriter:
+        assert self.writer is not None, "only while run() records"
+        return self.writer
+
+    @property
+    def _rules(self) -> CaptureGate:
+        assert self._gate is not None, "only while run() records"
+        return self._gate
 
     def _paused(self) -> bool:
         return self._gate is not None and self._gate.paused
@@ -370,20 +382,20 @@ class Recording:
             return
         if paused:
             self._append_moves(self._coalescer.flush())
-            self._append(Event(self.writer.now(), "pause"))
+            self._append(Event(self._session.now(), "pause"))
             if self._sampler:
                 self._sampler.pause()
         else:
-            self._append(Event(self.writer.now(), "resume"))
+            self._append(Event(self._session.now(), "resume"))
             if self._sampler:
                 self._sampler.resume()
-        self._gate.set_paused(paused)
+        self._rules.set_paused(paused)
         if not paused:
             self._check_window()
 
     def _check_window(self, geometry: bool = True) -> None:
         """Journal what the gate makes of the focused window (a change of focus, title or geometry)."""
-        events = self._gate.focus(self.writer.now(), self._watcher.active(geometry))
+        events = self._rules.focus(self._session.now(), self._watcher.active(geometry))
         if events:
             self._append_moves(self._coalescer.flush())  # the moves before it come first in the journal
         for e in events:
@@ -406,17 +418,17 @@ class Recording:
             with self._lock:
                 if self._input_closed:
                     return
-                passed, toggled = self._gate.hotkey(event)
+                passed, toggled = self._rules.hotkey(event)
                 for e in passed:
                     self._record(e)
                 if toggled:
-                    self._set_paused(not self._gate.paused)
+                    self._set_paused(not self._rules.paused)
         except Exception as e:  # noqa: BLE001 - never let a listener thread die silently
             self._fail(e)
 
     def _record(self, e: Event) -> None:
         """Ask the X server what the gate needs to know about `e`, and journal what it decides."""
-        gate = self._gate
+        gate = self._rules
         if gate.paused:
             return  # nothing to ask the X server: paused time records nothing
         rects: list[tuple[int, int, int, int]] = []

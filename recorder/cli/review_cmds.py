@@ -109,7 +109,7 @@ def approve_cmd(
 
 def export(
     session: SessionRef = "latest",
-    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the bundle (a new path)")] = ...,
+    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the bundle (a new path)")] = ...,  # type: ignore[assignment]  # typer: required
     fmt: Annotated[str, typer.Option("--format", "-f", help="dir, zip or age")] = "dir",
     to: Annotated[list[str] | None, typer.Option("--to", "-r", help="age recipient (age1...) for --format age; repeatable")] = None,
     study: Annotated[str | None, typer.Option("--study", help="donate to this joined study (encrypted to its keys)")] = None,

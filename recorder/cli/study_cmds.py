@@ -67,7 +67,7 @@ def sign(
 ) -> None:
     """Researcher: sign a study profile (the signature embedded in it, or in a detached PROFILE.sig)."""
     profile, target = prof.sign_file(profile_path, key, detached=detached)
-    typer.echo(f"signed {profile.id} v{profile.version} ({target}); signer fingerprint {profile.signature.fingerprint}")
+    typer.echo(f"signed {profile.id} v{profile.version} ({target}); signer fingerprint {profile.verify().fingerprint}")
 
 
 def join(

@@ -134,8 +134,8 @@ def redact_session(
             result = redactor.redact(session.frame_image(key, n))
             buf = io.BytesIO()
             result.image.save(buf, format="PNG")
-        except Exception as e:  # fail closed: this frame is not in the redacted view
-            report.withhold(item, str(e) or type(e).__name__)
+        except Exception as err:  # fail closed: this frame is not in the redacted view
+            report.withhold(item, str(err) or type(err).__name__)
             (session.path / frame_rel(n)).unlink(missing_ok=True)
         else:
             session.write_sealed(frame_rel(n), buf.getvalue())

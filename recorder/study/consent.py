@@ -116,8 +116,8 @@ def joined_profile(root: Path, study_id: str) -> tuple[StudyState, StudyProfile]
     """The profile consented to, re-verified: signature, hash, signer, and no more than accepted."""
     state = require_state(root, study_id)
     p = prof.load(study_dir(root, study_id) / "profile.toml")
-    p.verify()
-    if p.id != study_id or p.sha256 != state.profile_sha256 or p.signature.public_key.hex() != state.signer:
+    sig = p.verify()
+    if p.id != study_id or p.sha256 != state.profile_sha256 or sig.public_key.hex() != state.signer:
         raise CorruptFile(
             f"the stored profile of study {study_id!r} is not the one you consented to",
             f"leave the study (`owntrace study leave {study_id}`) and join again",
@@ -206,7 +206,7 @@ def join(root: Path, profile: StudyProfile, *, reconsent: bool = False, user: Un
     )
     write_atomic(folder / "consent.json.age", seal(record.to_bytes(), [recipient]))
     write_atomic(folder / "profile.toml", prof.to_toml(profile).encode())
-    state = StudyState(profile.id, profile.version, profile.title, profile.sha256, profile.signature.public_key.hex(),
+    state = StudyState(profile.id, profile.version, profile.title, profile.sha256, profile.verify().public_key.hex(),
                        profile.collect.to_obj(), now, profile.withdrawal_contact)
     write_atomic(folder / "study.json", json.dumps(asdict(state), indent=2).encode())
     return record

@@ -149,7 +149,7 @@ class Donation:
 def check_donation(files: dict[str, bytes], profiles: dict[str, StudyProfile]) -> Donation:
     """Every check a donation must pass before its rows are written; raises Rejected(reason)."""
     problems, manifest = check_files(files)  # signature, every listed hash, nothing unlisted
-    if problems:
+    if problems or manifest is None:
         raise Rejected("tampered or damaged: " + "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
     study = manifest.get("study")
     if not isinstance(study, dict):

@@ -336,5 +336,5 @@ def sign_file(path: Path, key_file: Path, *, detached: bool = False) -> tuple[St
     target = detached_signature_path(path) if detached else path
     write_atomic(path, to_toml(profile, embed_signature=not detached).encode(), mode=0o644)
     if detached:
-        write_atomic(target, signature_toml(profile.signature).encode(), mode=0o644)
+        write_atomic(target, signature_toml(profile.verify()).encode(), mode=0o644)
     return profile, target
