@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -116,7 +117,7 @@ def test_escalation_is_named() -> None:
 
 def test_the_library_join_checks_the_expected_fingerprint(home: Path, res, tmp_path: Path) -> None:
     p = res.signed(apps_allowed=("XTerm",))
-    with pytest.raises(OwnTraceError, match=f"signed by {res.keys.signing_fingerprint}, not SHA256:other"):
+    with pytest.raises(OwnTraceError, match=re.escape(f"signed by {res.keys.signing_fingerprint}, not SHA256:other")):
         consent.join(home, p, expect_fingerprint="SHA256:other")
     assert not (home / "studies" / "typing-study").exists()
     consent.join(home, p, expect_fingerprint=res.keys.signing_fingerprint)
