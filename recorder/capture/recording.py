@@ -177,7 +177,7 @@ class Recording:
         require_x11()
         if self.options.study and self.options.policy is None:
             raise OwnTraceError(f"recording for study {self.options.study} needs the study's capture policy",
-                                "resolve it with recorder.study.policy_for and pass it in RecordOptions.policy")
+                                "build the options with recorder.study.record_options, which resolves it")
         cfg = config_mod.load(self.root)
         self.policy = self.options.policy or CapturePolicy()
         rules = ExclusionRules.build(cfg, self.policy)
