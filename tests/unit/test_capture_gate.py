@@ -1,4 +1,5 @@
-"""The capture gate without X: input events and plain window facts in, what is journaled out."""
+"""The capture gate without X: input events and plain window facts in, what is journaled out;
+and the options a detached recorder is started with."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from recorder.capture.exclusion import ExclusionRules
 from recorder.capture.gate import NO_WINDOW, SCROLL_RUN_NS, TYPING_PAUSE_NS, CaptureGate, Verdict, WindowFacts
 from recorder.capture.hotkey import Hotkey
 from recorder.capture.policy import CapturePolicy
+from recorder.capture.recording import RecordOptions
 from recorder.config import Config
 from recorder.store.records import Event
 
@@ -156,3 +158,10 @@ def test_config_rules_exclude_too() -> None:
     gate = _gate(config=Config(exclude_apps=["XTerm"]))
     assert [e.kind for e in gate.focus(0, XTERM)] == ["window", "excluded"]
     assert _type(gate, "a") == []
+
+
+def test_a_detached_recorder_gets_the_policy_its_caller_resolved() -> None:
+    options = RecordOptions(name="n", study="s1", duration_s=2.0,
+                            policy=CapturePolicy(key_text=False, apps_allowed=("XTerm",), extra_deny=("Nightjar",)))
+    assert RecordOptions.from_json(options.to_json()) == options
+    assert RecordOptions.from_json(RecordOptions().to_json()) == RecordOptions()
