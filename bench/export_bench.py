@@ -37,13 +37,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recorder import keys
+from recorder import keys  # noqa: E402
 from recorder.export.bundle import export_session  # noqa: E402
 from recorder.redact.view import RedactedView  # noqa: E402
-from recorder.review import approval
+from recorder.review import approval  # noqa: E402
 from recorder.review.server import ReviewServer  # noqa: E402
 from recorder.store import session as store  # noqa: E402
-from recorder.store.records import Event  # noqa: E402
+from recorder.store.records import Event, State  # noqa: E402
 
 W, H = 1280, 800
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -100,7 +100,7 @@ def build_session(home: Path, minutes: float) -> store.Session:
               "engine": {"ner": False, "ocr": "synthetic"}, "counts": {"EMAIL_ADDRESS": len(findings)},
               "findings": findings, "withheld": [], "flagged": []}
     session.write_sealed("redacted/report.json.age", json.dumps(report).encode())
-    session.set_state("redacted")
+    session.set_state(State.REDACTED)
     return session
 
 

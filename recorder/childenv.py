@@ -56,4 +56,8 @@ def open_browser(url: str, on_failure: Callable[[], None]) -> None:
     proc = spawn([sys.executable, "-c", "import sys, webbrowser\nfrom recorder.childenv import read_payload\n"
                   "sys.exit(0 if webbrowser.open(read_payload()) else 1)"],
                  url, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    threading.Thread(target=lambda: proc.wait() == 0 or on_failure(), name="browser", daemon=True).start()
+    def watch() -> None:
+        if proc.wait() != 0:
+            on_failure()
+
+    threading.Thread(target=watch, name="browser", daemon=True).start()

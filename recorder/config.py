@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +11,9 @@ from recorder import limits
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
 from recorder.schema import Float, Int, ListOf, Obj, SchemaError, Str, check
+from redaction import PHONE_REGIONS
 
-DEFAULT_CONFIG = """\
+DEFAULT_CONFIG = f"""\
 # OwnTrace settings. Nothing recorded is ever stored here.
 
 [capture]
@@ -31,7 +33,7 @@ titles = []
 [redaction]
 # always redacted, case-insensitively: your name, usernames, addresses, contacts, companies
 deny = []
-phone_regions = ["US", "GB", "DE", "FR"]
+phone_regions = {json.dumps(list(PHONE_REGIONS))}
 
 [retention]
 # delete sessions older than this many days (0 keeps them until you delete them)
@@ -47,7 +49,7 @@ class Config:
     exclude_apps: list[str] = field(default_factory=list)
     exclude_titles: list[str] = field(default_factory=list)
     deny: list[str] = field(default_factory=list)
-    phone_regions: list[str] = field(default_factory=lambda: ["US", "GB", "DE", "FR"])
+    phone_regions: list[str] = field(default_factory=lambda: list(PHONE_REGIONS))
     retention_days: int = 0
 
 

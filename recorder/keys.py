@@ -8,7 +8,9 @@ signing.key.age  the Ed25519 key that signs export manifests, sealed to the iden
 
 from __future__ import annotations
 
+import base64
 import getpass
+import hashlib
 import os
 import sys
 from dataclasses import dataclass
@@ -98,7 +100,23 @@ class UnlockedIdentity:
         return self.identity.to_public()
 
     def signing_public_hex(self) -> str:
-        return self.signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+        return public_hex(self.signing_key)
+
+
+def public_raw(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    """The raw 32 bytes of an Ed25519 public key (for a private key, of its public half)."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def public_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """The form manifests, consent records and study state name an Ed25519 key by."""
+    return public_raw(key).hex()
+
+
+def fingerprint(public_key: bytes) -> str:
+    """Short, comparable form of a raw Ed25519 public key, in the style of OpenSSH."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(public_key).digest()).decode().rstrip("=")
 
 
 def _keyring():

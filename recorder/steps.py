@@ -239,7 +239,8 @@ class _Deriver:
             return
         prev = self.steps[-1] if self.steps else None
         if (p.button == "left" and prev is not None and prev.action.type == "click" and prev.action.button == "left"
-                and p.t0 - self.last_click_t <= DOUBLE_CLICK_NS
+                and p.t0 - self.last_click_t <= DOUBLE_CLICK_NS and prev.action.x_px is not None
+                and prev.action.y_px is not None
                 and abs(p.x - prev.action.x_px) <= DOUBLE_CLICK_PX and abs(p.y - prev.action.y_px) <= DOUBLE_CLICK_PX):
             prev.action.type = "double_click"
             prev.t_end = round(t / 1e9, 3)
@@ -301,22 +302,21 @@ class _Deriver:
         key = str(e.get("key") or "")
         char = e.get("char") or ""
         mods = [m for m in MODIFIERS if m in (e.get("mods") or [])]
-        p = self.pending
         if key.lower() in IGNORED_KEYS and not e.get("redacted"):
             return
-        typing = p is not None and p.kind == "type"
+        typing = self.pending if self.pending is not None and self.pending.kind == "type" else None
         if e.get("redacted") or (char and key.lower() not in NAMED_KEYS and not set(mods) - {"shift"}):
             # a unit of typed text; redacted keys belong to the run that holds their placeholder
-            if not typing:
+            if typing is None:
                 self.finish()
-                self.pending = p = self._new("type", i, e)
+                self.pending = self._new("type", i, e)
             else:
-                p.events.append(i)
-                p.t1 = e.t
+                typing.events.append(i)
+                typing.t1 = e.t
             return
-        if key.lower() == "backspace" and typing and not mods:
-            p.events.append(i)
-            p.t1 = e.t
+        if key.lower() == "backspace" and typing is not None and not mods:
+            typing.events.append(i)
+            typing.t1 = e.t
             return
         self.finish()
         name = key_name(key)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import importlib
 
+# phone numbers are parsed as written in these regions unless config.toml says otherwise
+PHONE_REGIONS = ("US", "GB", "DE", "FR")
+
 
 def status() -> list[tuple[str, bool, str]]:
     """(name, ok, what it means / what to do) lines for `owntrace doctor`."""

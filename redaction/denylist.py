@@ -44,7 +44,8 @@ _COMMON_START = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://)?(?:www\.)?", re.IGNORECA
 def _shortest_prefix(value: str) -> int:
     """Length of the shortest prefix worth matching: past a common start, 4 letters or digits."""
     seen = 0
-    for i in range(_COMMON_START.match(value).end(), len(value)):
+    common = _COMMON_START.match(value)  # matches every string; None only to the type checker
+    for i in range(common.end() if common else 0, len(value)):
         seen += value[i].isalnum()
         if seen == _PREFIX_ALNUM:
             return i + 1

@@ -11,7 +11,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from . import passwords, presidio_engine, secrets
+from . import PHONE_REGIONS, passwords, presidio_engine, secrets
 from .denylist import DenyList, TypedValues
 from .findings import Finding, apply, merge, placeholder
 
@@ -31,7 +31,7 @@ class Detector:
     def __init__(
         self,
         deny: Sequence[str] = (),
-        phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"),
+        phone_regions: Sequence[str] = PHONE_REGIONS,
         threshold: float = 0.3,
         ner_model: str | None = presidio_engine.AUTO,
     ) -> None:

@@ -13,9 +13,6 @@ class Finding:
     score: float
     detector: str  # presidio | secrets | deny | password
 
-    def shifted(self, offset: int) -> "Finding":
-        return Finding(self.start + offset, self.end + offset, self.entity, self.score, self.detector)
-
 
 def placeholder(entity: str) -> str:
     return f"<{entity}>"

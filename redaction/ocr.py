@@ -81,7 +81,7 @@ def normalise(gray: np.ndarray, tile: int = NORMALISE_TILE) -> np.ndarray:
 def text_height(norm: np.ndarray, strip: int = 256) -> float:
     """Typical height of a text line's ink, from runs of inked rows in vertical strips (several
     strips, since side-by-side windows do not align their lines). 0 when there is no text."""
-    runs = []
+    runs: list[int] = []
     for x in range(0, norm.shape[1], strip):
         rows = (norm[:, x : x + strip] < INK_LEVEL).any(axis=1)
         edges = np.flatnonzero(np.diff(np.concatenate(([0], rows.astype(np.int8), [0]))))

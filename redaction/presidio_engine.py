@@ -22,6 +22,8 @@ import spacy  # noqa: E402
 import tldextract.tldextract  # noqa: E402
 from spacy.language import Language  # noqa: E402
 
+from redaction import PHONE_REGIONS  # noqa: E402
+
 # the bundled snapshot of the suffix list, no fetch, no cache directory written
 tldextract.tldextract.TLD_EXTRACTOR = tldextract.tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True
@@ -78,7 +80,7 @@ class _InMemorySpacyEngine(SpacyNlpEngine):
                                                        "LANGUAGE", "LAW", "WORK_OF_ART", "EVENT", "PRODUCT",
                                                        "DATE", "TIME"])
         super().__init__(models=[{"lang_code": "en", "model_name": model_name}], ner_model_configuration=conf)
-        self.nlp = {"en": nlp}
+        self.nlp = {"en": nlp}  # type: ignore[assignment]  # presidio declares it None until load()
 
     def load(self) -> None:
         return None
@@ -103,7 +105,7 @@ class Analyzer:
     entities: tuple[str, ...]
 
 
-def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), ner_model: str | None = AUTO) -> Analyzer:
+def build(phone_regions: Sequence[str] = PHONE_REGIONS, ner_model: str | None = AUTO) -> Analyzer:
     """An AnalyzerEngine with exactly the recognizers OwnTrace uses, built without network.
     `ner_model`: AUTO uses en_core_web_sm when installed; a package name or a pipeline folder;
     None for patterns and checksums only."""
@@ -124,7 +126,7 @@ def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), ner_model: st
         MacAddressRecognizer(),
         DateRecognizer(),
     ]
-    entities = PATTERN_ENTITIES
+    entities: tuple[str, ...] = PATTERN_ENTITIES
     if model:
         recognizers.append(SpacyRecognizer(supported_entities=list(NER_ENTITIES)))
         entities = entities + NER_ENTITIES

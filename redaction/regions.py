@@ -90,7 +90,7 @@ def changed_tiles(prev: np.ndarray, cur: np.ndarray, tile: int = TILE) -> np.nda
     rows, cols = -(-h // tile), -(-w // tile)
     padded = np.zeros((rows * tile, cols * tile), dtype=bool)
     padded[:h, :w] = diff
-    return padded.reshape(rows, tile, cols, tile).any(axis=(1, 3))
+    return np.asarray(padded.reshape(rows, tile, cols, tile).any(axis=(1, 3)))
 
 
 def tile_boxes(grid: np.ndarray, size: tuple[int, int], tile: int = TILE) -> list[Box]:
@@ -168,7 +168,7 @@ def expand_to_text(box: Box, ink: np.ndarray, max_grow: int = 256) -> Box:
             y1 += 1
         # a word gap is under one line height; a gap wider than that separates columns/panes
         gap = max(8, y1 - y0)
-        cols = ink[y0:y1].any(axis=0)
+        cols = np.asarray(ink[y0:y1].any(axis=0))
         x0 = _extend(cols, x0, -1, gap, max(0, box[0] - 4 * max_grow))
         x1 = _extend(cols, x1 - 1, 1, gap, min(w, right(box) + 4 * max_grow) - 1) + 1
         if (x0, y0, x1, y1) == before:

@@ -66,7 +66,7 @@ class Report:
         return json.dumps(self.to_obj(), indent=1, ensure_ascii=False).encode()
 
     @classmethod
-    def from_json(cls, data: bytes | str) -> "Report":
+    def from_json(cls, data: bytes | str) -> Report:
         obj = json.loads(data)
         if not isinstance(obj, dict) or obj.get("version") != VERSION:
             raise ValueError("not a version 1 redaction report")

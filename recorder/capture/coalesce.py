@@ -8,6 +8,7 @@ Pure: feed points, get the points to record.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 Point = tuple[int, int, int]  # t (ns), x, y
@@ -19,10 +20,10 @@ def _off_line(a: Point, b: Point, p: Point) -> float:
     dx, dy = bx - ax, by - ay
     length2 = dx * dx + dy * dy
     if length2 == 0:
-        return ((px - ax) ** 2 + (py - ay) ** 2) ** 0.5
+        return math.hypot(px - ax, py - ay)
     u = max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2))
     cx, cy = ax + u * dx, ay + u * dy
-    return ((px - cx) ** 2 + (py - cy) ** 2) ** 0.5
+    return math.hypot(px - cx, py - cy)
 
 
 @dataclass

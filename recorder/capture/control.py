@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from recorder import paths
@@ -61,12 +60,13 @@ def start(root: Path, options: RecordOptions) -> Status:
     log = root / LOG_FILE
     with open(log, "ab") as err:  # status lines and errors only, never recorded content
         err.truncate(0)
-        # the child imports only the recorder, not the whole CLI, so it starts fast; its capture
-        # policy comes from options.study. The options (the task text) go through a pipe and the
-        # passphrase not at all: the recorder needs public keys only
+        # the child imports only the recorder, not the whole CLI, so it starts fast; it gets the
+        # capture policy the caller resolved (a study's limits are public facts of its profile).
+        # The options (the task text) go through a pipe and the passphrase not at all: the
+        # recorder needs public keys only
         proc = spawn(
             [sys.executable, "-c", "from recorder.capture.control import run_child; run_child()"],
-            {**asdict(options), "policy": None},
+            options.to_json(),
             stdout=subprocess.DEVNULL,
             stderr=err,
             start_new_session=True,
@@ -87,7 +87,7 @@ def start(root: Path, options: RecordOptions) -> Status:
 
 def run_child() -> None:
     """The detached recorder started by `start`: options as JSON on stdin."""
-    options = RecordOptions(**read_payload())
+    options = RecordOptions.from_json(read_payload())
     try:
         meta = Recording(paths.home(), options, on_status=StatusLine()).run()
     except OwnTraceError as e:

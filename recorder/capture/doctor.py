@@ -10,10 +10,14 @@ import importlib.util
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recorder.capture.display import display_server, require_x11
 from recorder.errors import OwnTraceError
 from recorder.keys import has_identity
+
+if TYPE_CHECKING:
+    from Xlib.display import Display
 
 MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 MIN_FREE_BYTES = 100 * 2**20
@@ -32,7 +36,7 @@ class Check:
         return f"{text} -> {self.hint}" if self.hint else text
 
 
-def check_display() -> tuple[Check, object | None]:
+def check_display() -> tuple[Check, Display | None]:
     """The display server, and an open Xlib connection when it is X11 and reachable."""
     try:
         name = require_x11()
@@ -47,7 +51,7 @@ def check_display() -> tuple[Check, object | None]:
     return Check("display", "ok", f"X11 on {name} ({display_server()})"), d
 
 
-def check_input(d) -> Check:
+def check_input(d: Display) -> Check:
     if not d.has_extension("RECORD"):
         return Check(
             "input capture",
@@ -58,7 +62,7 @@ def check_input(d) -> Check:
     return Check("input capture", "ok", "XRecord available: keyboard and mouse can be captured")
 
 
-def check_screen(d) -> Check:
+def check_screen(d: Display) -> Check:
     import numpy as np
 
     from recorder.capture.screen import open_mss

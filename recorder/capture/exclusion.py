@@ -6,6 +6,7 @@ Pure: a window is described by its WM_CLASS names and title; the answer is a rea
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from recorder.capture.policy import CapturePolicy
@@ -70,6 +71,6 @@ class ExclusionRules:
         return None
 
 
-def pointer_in(rects: list[tuple[int, int, int, int]], x: int, y: int) -> bool:
+def pointer_in(rects: Sequence[tuple[int, int, int, int]], x: int, y: int) -> bool:
     """Is (x, y) inside any of the (x, y, w, h) rectangles, such as those of excluded windows."""
     return any(rx <= x < rx + rw and ry <= y < ry + rh for rx, ry, rw, rh in rects)

@@ -1,10 +1,10 @@
 """The Recording lifecycle: one recorder at a time, capture threads wired to the sealed store,
 a content-free status file, and signals for stop / pause / resume.
 
-Pipeline for input: pynput -> pause hotkey filter -> pause gate -> exclusion (focused window for
-keys, window under the pointer for moves, clicks and scrolls) and capture policy -> move
-coalescing / frame-before-action -> SessionWriter. One lock orders everything that is
-journaled, so a frame event always lands just before the action it shows.
+Pipeline for input: pynput -> the capture gate (recorder/capture/gate.py: pause hotkey, pause,
+excluded windows under focus or pointer, capture policy), fed with what the window watcher
+reports -> move coalescing / frame-before-action -> SessionWriter. One lock orders everything
+that is journaled, so a frame event always lands just before the action it shows.
 """
 
 from __future__ import annotations
@@ -18,24 +18,24 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from recorder import config as config_mod
 from recorder.atomic import write_atomic
 from recorder.capture.coalesce import MoveCoalescer
 from recorder.capture.display import require_x11
-from recorder.capture.exclusion import ExclusionRules, pointer_in
-from recorder.capture.hotkey import Hotkey, HotkeyFilter
-from recorder.capture.input import types_text
+from recorder.capture.exclusion import ExclusionRules
+from recorder.capture.gate import POINTER_KINDS, CaptureGate, Verdict
+from recorder.capture.hotkey import Hotkey
 from recorder.capture.policy import CapturePolicy
 from recorder.errors import OwnTraceError
-from recorder.store.records import Event, SessionMeta
+from recorder.store.records import Event, SessionMeta, State
+from recorder.store.retention import Retention, run_retention
 from recorder.store.session import SessionWriter
 
 LOCK_FILE = "recorder.lock"
 STATUS_FILE = "recorder.status.json"
 LOG_FILE = "recorder.log"  # stderr of a detached recorder: status lines and errors only
-TYPING_PAUSE_NS = 1_000_000_000  # a key after this much quiet gets a frame of its own
-SCROLL_RUN_NS = 500_000_000  # scroll notches closer than this are one scroll action
 TIMER_S = 0.25  # journal sealing, window polling, status file, --duration
 DRAIN_QUIET_S, DRAIN_MAX_S = 0.3, 5.0  # at stop, input already sent by the X server is still taken in
 SIGNAL_PAUSE, SIGNAL_RESUME = signal.SIGUSR1, signal.SIGUSR2
@@ -114,7 +114,19 @@ class RecordOptions:
     task: str = ""
     study: str | None = None
     duration_s: float | None = None
-    policy: CapturePolicy | None = None  # None: the study's policy, or capture everything allowed
+    policy: CapturePolicy | None = None  # None: everything the user's rules allow; with `study`, its policy
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> RecordOptions:
+        obj: dict[str, Any] = json.loads(text)
+        policy: dict[str, Any] | None = obj.pop("policy")
+        if policy is None:
+            return cls(**obj)
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in policy.items()}  # JSON has no tuples
+        return cls(**obj, policy=CapturePolicy(**fields))
 
 
 def _limit_malloc_arenas() -> None:
@@ -135,14 +147,6 @@ def _display_error(what: str, e: BaseException) -> OwnTraceError:
     )
 
 
-def policy_for_study(root: Path, study: str | None) -> CapturePolicy:
-    if not study:
-        return CapturePolicy()
-    from recorder.study import policy_for  # written by the studies work; only needed with --study
-
-    return policy_for(root, study)
-
-
 class Recording:
     def __init__(
         self,
@@ -155,21 +159,15 @@ class Recording:
         self.on_status = on_status
         self.writer: SessionWriter | None = None
         self.error: OwnTraceError | None = None
-        self.retention_deleted: list[str] = []  # sessions past `[retention] days`, deleted at start
+        self.retention: Retention | None = None  # sessions past `[retention] days`, deleted at start
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._paused = False
+        self._gate: CaptureGate | None = None  # both set for the whole of run()
         self._input_closed = False
         self.last_input = 0.0  # monotonic time of the last input event seen
         self._requests: list[str] = []  # from signal handlers, applied by the main loop
         self._coalescer = MoveCoalescer()
-        self._dropped_keys: set[str] = set()
-        self._dropped_buttons: set[str] = set()
         self._excluded_rects: list[tuple[int, int, int, int]] = []  # excluded windows, refreshed often
-        self._pointer_excluded = False
-        self._window_key: tuple | None = None
-        self._last_key_t = -(10**18)
-        self._last_scroll_t = -(10**18)
         self._threads: list[threading.Thread] = []
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -177,18 +175,19 @@ class Recording:
         """Record until stopped (stop(), SIGINT/SIGTERM, --duration, or an error); returns the
         session's metadata. Raises OwnTraceError after cleaning up if recording failed."""
         require_x11()
+        if self.options.study and self.options.policy is None:
+            raise OwnTraceError(f"recording for study {self.options.study} needs the study's capture policy",
+                                "build the options with recorder.study.record_options, which resolves it")
         cfg = config_mod.load(self.root)
-        self.policy = self.options.policy or policy_for_study(self.root, self.options.study)
+        self.policy = self.options.policy or CapturePolicy()
         rules = ExclusionRules.build(cfg, self.policy)
-        self._hotkey = HotkeyFilter(Hotkey.parse(cfg.pause_hotkey))
+        self._gate = CaptureGate(rules, Hotkey.parse(cfg.pause_hotkey))
         lock = RecorderLock(self.root)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock.acquire()
         try:
-            from recorder.store.retention import apply_retention
-
             # under the lock: no other recorder is writing a session this could delete
-            self.retention_deleted = apply_retention(self.root, cfg.retention_days)
+            self.retention = run_retention(self.root, cfg.retention_days)
             return self._run_locked(cfg, rules)
         finally:
             try:
@@ -257,7 +256,7 @@ class Recording:
                     self.resume()
                 self._write_status()
             d = self.options.duration_s
-            if d is not None and self.writer.now() >= d * 1e9:
+            if d is not None and self._session.now() >= d * 1e9:
                 self._stop.set()
             if self.on_status:
                 self.on_status(self.status())
@@ -278,7 +277,7 @@ class Recording:
             if not self.error:
                 self._append_moves(self._coalescer.flush())
             try:
-                self.writer.close("recorded" if not self.error else "interrupted")
+                self._session.close(State.RECORDED if not self.error else State.INTERRUPTED)
             except OwnTraceError as e:
                 self.error = self.error or e
         self._watcher.close()
@@ -296,7 +295,7 @@ class Recording:
 
     def status(self) -> Status:
         w = self.writer
-        state = "stopping" if self._stop.is_set() else ("paused" if self._paused else "recording")
+        state = "stopping" if self._stop.is_set() else ("paused" if self._paused() else "recording")
         return Status(
             pid=os.getpid(),
             session=w.meta.id if w else "",
@@ -335,18 +334,18 @@ class Recording:
         last_status = 0.0
         while not self._stop.wait(TIMER_S):
             try:
-                self.writer.tick()
+                self._session.tick()
                 if not self._input.alive():
                     raise OwnTraceError("keyboard and mouse capture stopped (the X server went away?)", "what was recorded so far is sealed and readable")
                 with self._lock:
-                    if not self._paused:
+                    if not self._paused():
                         self._check_window()
                         if not self._sampler:  # else the sampler refreshes them for its blackout
                             self._refresh_excluded_rects()
                 now = time.monotonic()
                 if now - last_status >= 1.0:
                     last_status = now
-                    self.writer.save_meta()
+                    self._session.save_meta()
                     self._write_status()
             except Exception as e:  # noqa: BLE001 - any failure ends the recording cleanly
                 self._fail(e)
@@ -355,67 +354,56 @@ class Recording:
     def _emit(self, event: Event) -> None:
         """Frame events from the screen sampler."""
         with self._lock:
-            if not self._paused and not self._stop.is_set():
+            if not self._paused() and not self._stop.is_set():
                 self._append(event)
 
     def _append(self, event: Event) -> None:
-        self.writer.append(event)
+        self._session.append(event)
 
     def _append_moves(self, points: list[tuple[int, int, int]]) -> None:
         for t, x, y in points:
             self._append(Event(t, "move", {"x": x, "y": y}))
 
+    @property
+    def _session(self) -> SessionWriter:
+        assert self.writer is not None, "only while run() records"
+        return self.writer
+
+    @property
+    def _rules(self) -> CaptureGate:
+        assert self._gate is not None, "only while run() records"
+        return self._gate
+
+    def _paused(self) -> bool:
+        return self._gate is not None and self._gate.paused
+
     def _set_paused(self, paused: bool) -> None:
-        if paused == self._paused or self._stop.is_set():
+        if paused == self._paused() or self._stop.is_set():
             return
         if paused:
             self._append_moves(self._coalescer.flush())
-            self._append(Event(self.writer.now(), "pause"))
+            self._append(Event(self._session.now(), "pause"))
             if self._sampler:
                 self._sampler.pause()
         else:
-            self._append(Event(self.writer.now(), "resume"))
-            self._window_key = None  # the window may have changed meanwhile
-            self._last_key_t = self._last_scroll_t = -(10**18)
+            self._append(Event(self._session.now(), "resume"))
             if self._sampler:
                 self._sampler.resume()
+        self._rules.set_paused(paused)
+        if not paused:
             self._check_window()
-        self._paused = paused
 
-    def _check_window(self, geometry: bool = True) -> bool:
-        """Journal a window event when focus, title or geometry changed; True if the focused
-        window is excluded. On entering an excluded window a bare `excluded` marker follows."""
-        win = self._watcher.active(geometry)
-        key = (win.wid, win.title, win.rect, win.excluded)
-        if key != self._window_key:
-            entering = win.excluded and (self._window_key is None or self._window_key[0] != win.wid or not self._window_key[3])
-            self._window_key = key
-            show_title = self.policy.window_titles and not win.excluded
-            x, y, w, h = win.rect
-            self._append(Event(self.writer.now(), "window", {
-                "wid": win.wid, "app": win.app, "title": win.title if show_title else "", "pid": win.pid,
-                "x": x, "y": y, "w": w, "h": h, "excluded": win.excluded,
-            }))
-            if entering:
-                self._append(Event(self.writer.now(), "excluded"))
-        return win.excluded
+    def _check_window(self, geometry: bool = True) -> None:
+        """Journal what the gate makes of the focused window (a change of focus, title or geometry)."""
+        events = self._rules.focus(self._session.now(), self._watcher.active(geometry))
+        if events:
+            self._append_moves(self._coalescer.flush())  # the moves before it come first in the journal
+        for e in events:
+            self._append(e)
 
     def _refresh_excluded_rects(self) -> list[tuple[int, int, int, int]]:
         self._excluded_rects = self._watcher.excluded_rects()
         return self._excluded_rects
-
-    def _pointer_excluded_at(self, e: Event, fresh: bool) -> bool:
-        """True when the pointer is over an excluded window (or one outside a study): the event
-        is not recorded. Entering one journals a bare `excluded` marker, nothing more. `fresh`
-        asks the X server again (clicks, scroll starts); moves use the rectangles listed at most
-        half a second ago."""
-        rects = self._refresh_excluded_rects() if fresh else self._excluded_rects
-        inside = pointer_in(rects, e.data["x"], e.data["y"])
-        if inside and not self._pointer_excluded:
-            self._append_moves(self._coalescer.flush())
-            self._append(Event(e.t, "excluded"))
-        self._pointer_excluded = inside
-        return inside
 
     def _frame_before(self, t: int) -> None:
         if self._sampler:
@@ -430,61 +418,32 @@ class Recording:
             with self._lock:
                 if self._input_closed:
                     return
-                if event.kind in ("key_down", "key_up"):
-                    passed, toggled = self._hotkey.feed(event)
-                else:
-                    passed, toggled = [event], False
+                passed, toggled = self._rules.hotkey(event)
                 for e in passed:
-                    if not self._paused:
-                        self._record(e)
+                    self._record(e)
                 if toggled:
-                    self._set_paused(not self._paused)
+                    self._set_paused(not self._rules.paused)
         except Exception as e:  # noqa: BLE001 - never let a listener thread die silently
             self._fail(e)
 
     def _record(self, e: Event) -> None:
-        if e.kind == "click" and not e.data["pressed"] and e.data["button"] in self._dropped_buttons:
-            self._dropped_buttons.discard(e.data["button"])  # its press was not recorded either
+        """Ask the X server what the gate needs to know about `e`, and journal what it decides."""
+        gate = self._rules
+        if gate.paused:
+            return  # nothing to ask the X server: paused time records nothing
+        rects: list[tuple[int, int, int, int]] = []
+        if e.kind in POINTER_KINDS:
+            rects = self._refresh_excluded_rects() if gate.needs_fresh_rects(e) else self._excluded_rects
+        elif e.kind == "key_down":
+            self._check_window(geometry=False)
+        decision = gate.decide(e, rects)
+        if decision.verdict is Verdict.DROP or decision.event is None:
             return
-        if e.kind in ("move", "click", "scroll"):
-            fresh = (e.kind == "click" and e.data["pressed"]) or (e.kind == "scroll" and e.t - self._last_scroll_t >= SCROLL_RUN_NS)
-            if self._pointer_excluded_at(e, fresh):
-                if e.kind == "click" and e.data["pressed"]:
-                    self._dropped_buttons.add(e.data["button"])
-                return
-        if e.kind == "move":
-            self._append_moves(self._coalescer.add(e.t, e.data["x"], e.data["y"]))
+        out = decision.event
+        if out.kind == "move":
+            self._append_moves(self._coalescer.add(out.t, out.data["x"], out.data["y"]))
             return
         self._append_moves(self._coalescer.flush())  # the path ends where the action happens
-        if e.kind == "key_down":
-            self._record_key_down(e)
-        elif e.kind == "key_up":
-            name = str(e.data["key"]).lower()
-            if name in self._dropped_keys:
-                self._dropped_keys.discard(name)
-            else:
-                self._append(e)
-        elif e.kind == "click":
-            if e.data["pressed"]:
-                self._frame_before(e.t)
-            self._append(e)
-        elif e.kind == "scroll":
-            if e.t - self._last_scroll_t >= SCROLL_RUN_NS:
-                self._frame_before(e.t)
-            self._last_scroll_t = e.t
-            self._append(e)
-
-    def _record_key_down(self, e: Event) -> None:
-        name = str(e.data["key"]).lower()
-        if self._check_window(geometry=False):
-            self._dropped_keys.add(name)  # excluded window: nothing of the key, not even its timing
-            return
-        if not self.policy.key_text:
-            if types_text(name, e.data.get("char", "")):
-                self._dropped_keys.add(name)
-                return
-            e = Event(e.t, e.kind, {**e.data, "char": ""})
-        if e.t - self._last_key_t >= TYPING_PAUSE_NS:
-            self._frame_before(e.t)
-        self._last_key_t = e.t
-        self._append(e)
+        if decision.frame_before:
+            self._frame_before(out.t)
+        self._append(out)

@@ -168,6 +168,7 @@ class ScreenSampler:
             return self._frame_event(t, self._last_n, "action", dup=True)
 
     def _frame_event(self, t: int, n: int, reason: str, dup: bool = False, base: int | None = None) -> Event:
+        assert self._cur is not None  # frames are only made once a grab came in
         h, w = self._cur.shape
         data: dict[str, Any] = {"n": n, "w": w, "h": h, "reason": reason, "dup": dup}
         if base is not None:
@@ -176,6 +177,7 @@ class ScreenSampler:
 
     def _store_locked(self, t: int, reason: str) -> Event:
         cur = self._cur
+        assert cur is not None
         full = self._key is None or t - self._key_t >= self._keyframe_ns
         tiles = None
         if not full:
@@ -192,6 +194,7 @@ class ScreenSampler:
             self._jobs.put((n, snapshot))
             event = self._frame_event(t, n, "action" if reason == "action" else "keyframe")
         else:
+            assert self._key is not None and tiles is not None  # not full: there is a keyframe to compare with
             self._jobs.put((n, frames.make_delta(cur, self._key, self._key_n, tiles)))
             event = self._frame_event(t, n, reason, base=self._key_n)
         self._changed, self._last_n, self._last_store_t = False, n, t
@@ -199,6 +202,7 @@ class ScreenSampler:
 
     def _tiles_changed_since_key(self) -> np.ndarray:
         """Changed tiles against the keyframe, compared only where grabs changed pixels."""
+        assert self._cur is not None and self._key is not None
         h, w = self._cur.shape
         T = frames.TILE
         tiles = np.zeros((-(-h // T), -(-w // T)), bool)
@@ -328,7 +332,7 @@ class ScreenSampler:
         with self._lock:
             if self._paused or not self._changed or self._cur is None or self._jobs.qsize() > MAX_PENDING_ENCODES:
                 return
-            if self._gap_ns is None or t - self._last_store_t < self._min_gap_ns or t - self._last_change_t < self._gap_ns:
+            if self._gap_ns is None or self._min_gap_ns is None or t - self._last_store_t < self._min_gap_ns or t - self._last_change_t < self._gap_ns:
                 return
             # a screen that keeps changing (a scrolling log, a video) is sampled ever more
             # sparsely, down to one frame per MAX_CHANGE_GAP_S; actions still get fresh frames

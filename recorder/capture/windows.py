@@ -8,30 +8,11 @@ each key press) and the screen thread (blacking out excluded windows) can share 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 from Xlib import X, Xatom, display, error
 
 from recorder.capture.exclusion import ExclusionRules
-
-Rect = tuple[int, int, int, int]  # x, y, w, h on the root window
-
-
-@dataclass(frozen=True)
-class WindowInfo:
-    wid: int
-    wm_class: tuple[str, ...]
-    title: str
-    pid: int | None
-    rect: Rect
-    excluded: bool
-
-    @property
-    def app(self) -> str:
-        return self.wm_class[-1] if self.wm_class else ""
-
-
-NO_WINDOW = WindowInfo(0, (), "", None, (0, 0, 0, 0), False)
+from recorder.capture.gate import NO_WINDOW, Rect, WindowFacts
 
 
 class WindowWatcher:
@@ -84,8 +65,9 @@ class WindowWatcher:
         pos = self._root.translate_coords(top, 0, 0)
         return (pos.x, pos.y, g.width + 2 * g.border_width, g.height + 2 * g.border_width)
 
-    def active(self, geometry: bool = True) -> WindowInfo:
-        """The focused window and its title, asked of the X server now. Without `geometry`,
+    def active(self, geometry: bool = True) -> WindowFacts:
+        """The focused window and its title, asked of the X server now (whether it is excluded
+        is the capture gate's to say). Without `geometry`,
         class, pid and rectangle come from the last full look at that window (two round trips
         instead of eight: this runs at every key press)."""
         with self._lock:
@@ -104,7 +86,7 @@ class WindowWatcher:
             except error.XError:
                 return NO_WINDOW  # the window went away between two requests
         wm_class, pid, rect = known
-        return WindowInfo(wid, wm_class, title, pid, rect, self.rules.reason(wm_class, title) is not None)
+        return WindowFacts(wid, wm_class, title, pid, rect)
 
     def excluded_rects(self) -> list[Rect]:
         """Rectangles of every mapped, excluded client window, focused or not."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from recorder import keys, paths
+from recorder.errors import OwnTraceError
+from recorder.store.retention import Retention
 
 PassphraseFile = Annotated[
     Path | None,
@@ -26,3 +29,45 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GB"
+
+
+def confirm(question: str, refusal: OwnTraceError) -> None:
+    """Ask on the terminal; without one, on end of input or on no, raise `refusal` having changed
+    nothing. An answer is never read from a pipe: approving, consenting and deleting take a
+    person at a terminal, or --yes."""
+    if not sys.stdin.isatty():
+        raise OwnTraceError(f"{refusal.message}: there is no terminal to ask on", "pass --yes once you have read the above")
+    try:
+        agreed = typer.confirm(question, default=False)
+    except typer.Abort:  # end of input: no answer is no
+        typer.echo("", err=True)
+        agreed = False
+    if not agreed:
+        raise refusal
+
+
+def say_retention(applied: Retention) -> None:
+    typer.echo(applied.message(), err=True)
+
+
+class ProgressBar:
+    """A progress bar on stderr for library calls that report (done, total), see recorder.progress."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = typer.progressbar(length=total, label=self.label, file=typer.get_text_stream("stderr"))
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

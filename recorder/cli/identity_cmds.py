@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,7 +34,7 @@ def init(
 def sessions(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
     """List recorded sessions."""
     root = paths.home()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in store.list_sessions(root):
         m = s.meta
         rows.append(

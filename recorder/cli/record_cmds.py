@@ -12,7 +12,8 @@ import typer
 from recorder import paths
 from recorder.capture import control
 from recorder.capture import doctor as doctor_mod
-from recorder.capture.recording import Recording, RecordOptions
+from recorder.capture.recording import Recording
+from recorder.study import record_options
 
 Duration = Annotated[float | None, typer.Option("--duration", min=0.1, help="stop after this many seconds")]
 Task = Annotated[str, typer.Option("--task", help="what you are about to do (sealed with the session)")]
@@ -22,21 +23,23 @@ Study = Annotated[str | None, typer.Option("--study", help="record for a joined 
 
 def record(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:
     """Record in the foreground until Ctrl-C, SIGTERM or --duration; prints the session id."""
+    root = paths.home()
     line = control.StatusLine()
-    rec = Recording(paths.home(), RecordOptions(name=name, task=task, study=study, duration_s=duration), on_status=line)
+    rec = Recording(root, record_options(root, name=name, task=task, study=study, duration_s=duration), on_status=line)
     try:
         meta = rec.run()
     finally:
         line.end()
-    if rec.retention_deleted:
-        print(f"retention: deleted {len(rec.retention_deleted)} old session(s): {', '.join(rec.retention_deleted)}", file=sys.stderr)
+    if rec.retention and rec.retention.deleted:
+        print(rec.retention.message(), file=sys.stderr)
     print(f"recorded {meta.duration_s:.1f}s: {meta.events} events, {meta.frames} frames", file=sys.stderr)
     typer.echo(meta.id)
 
 
 def start(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:
     """Start recording in the background (see `status`, `pause`, `resume`, `stop`)."""
-    st = control.start(paths.home(), RecordOptions(name=name, task=task, study=study, duration_s=duration))
+    root = paths.home()
+    st = control.start(root, record_options(root, name=name, task=task, study=study, duration_s=duration))
     typer.echo(f"recording session {st.session} in the background (pid {st.pid}); `owntrace stop` ends it")
 
 

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from recorder import paths
-from recorder.cli.common import PassphraseFile, SessionRef, unlock
+from recorder.cli.common import PassphraseFile, ProgressBar, SessionRef, unlock
 from recorder.errors import OwnTraceError
 from recorder.store import session as store
 
@@ -26,14 +24,8 @@ def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile =
     )
 
     redact.ensure_redactable(s)
-    bar = Progress(
-        TextColumn("redacting"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
-    )
-    with bar:
-        task = bar.add_task("redact", total=None)
-        report = redact.redact_session(root, s, user, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                            total=total))
+    with ProgressBar("redacting") as bar:
+        report = redact.redact_session(root, s, user, progress=bar)
     typer.echo(f"session {s.id} redacted: {report.summary()}")
     for w in report.withheld:
         typer.echo(f"  withheld {w['item']}: {w['reason']}")

@@ -9,64 +9,23 @@ from typing import Annotated
 
 import typer
 
-from recorder import config, keys, paths
+from recorder import keys, paths
 from recorder.childenv import open_browser
-from recorder.cli.common import PassphraseFile, SessionRef, human_bytes, unlock
+from recorder.cli.common import PassphraseFile, ProgressBar, SessionRef, confirm, human_bytes, say_retention, unlock
 from recorder.errors import MalformedInput, OwnTraceError, Tampered
 from recorder.export.bundle import FORMATS, TRAJECTORY_FORMATS, export_session
 from recorder.export.verify import verify_bundle
 from recorder.redact import view as redacted_view
 from recorder.redact.view import RedactedView
 from recorder.review import approval
-from recorder.review.decisions import OUTCOMES, Decisions, load_review
+from recorder.review.decisions import OUTCOMES, load_review
 from recorder.review.plan import BundlePlan
 from recorder.steps import pyautogui_call
 from recorder.store import retention
-from recorder.store import session as store
-
-
-class _Bar:
-    """A progress bar on stderr for library calls that report (done, total)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.bar = None
-        self.done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            self.bar = typer.progressbar(length=total, label=self.label, file=typer.get_text_stream("stderr"))
-            self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def __enter__(self) -> _Bar:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-
-def _confirm(question: str) -> bool:
-    try:
-        return typer.confirm(question, default=False)
-    except typer.Abort:  # end of input: no answer is no
-        typer.echo("", err=True)
-        return False
-
-
-def _apply_retention(root: Path) -> None:
-    days = config.load(root).retention_days
-    gone = retention.apply_retention(root, days)
-    if gone:
-        typer.echo(f"retention: deleted {len(gone)} session(s) older than {days} days: {', '.join(gone)}", err=True)
 
 
 def _open_view(session: str, passphrase_file: Path | None) -> RedactedView:
-    root = paths.home()
-    _apply_retention(root)
-    s = store.resolve(root, session)
+    s = retention.resolve_kept(paths.home(), session, say_retention)
     return RedactedView(s, unlock(passphrase_file))
 
 
@@ -104,9 +63,8 @@ def review(
         typer.echo(f"review {outcome}; your decisions so far are saved (sealed)")
 
 
-def _print_summary(view: RedactedView, decisions: Decisions) -> dict:
-    s = approval.summary(view, decisions)
-    plan = BundlePlan(view, decisions)
+def _print_summary(plan: BundlePlan) -> None:
+    s, decisions = approval.summary(plan), plan.decisions
     typer.echo(f"session {s['session']}: {s['steps']} steps ({s['steps_removed']} removed), {s['frames']} redacted frames")
     typer.echo(f"task: {s['task'] or '(none)'}; outcome: {decisions.outcome or 'not said (trajectory exports say success)'}")
     actions = ", ".join(f"{k} {v}" for k, v in sorted(s["actions"].items())) or "none"
@@ -125,7 +83,6 @@ def _print_summary(view: RedactedView, decisions: Decisions) -> dict:
         text = decisions.texts.get(st.step_index)
         action = st.action if text is None else type(st.action)(**{**st.action.__dict__, "text": text})
         typer.echo(f"  {st.t_start:8.1f}s  {pyautogui_call(action):<60.60} {st.window.get('title', '')[:40]}")
-    return s
 
 
 def approve_cmd(
@@ -142,18 +99,19 @@ def approve_cmd(
     decisions = load_review(view).decisions
     if outcome is not None:
         decisions.outcome = outcome
-    _print_summary(view, decisions)
-    if not yes and not _confirm("approve this for export?"):
-        raise OwnTraceError("not approved", f"review it in the browser with `owntrace review {view.meta.id}`, "
-                                            "or pass --yes in scripts")
-    with _Bar("hashing") as bar:
-        result = approval.approve(view, decisions, progress=bar)
+    plan = BundlePlan(view, decisions)
+    _print_summary(plan)
+    if not yes:
+        confirm("approve this for export?", OwnTraceError(
+            "not approved", f"review it in the browser with `owntrace review {view.meta.id}`, or pass --yes in scripts"))
+    with ProgressBar("hashing") as bar:
+        result = approval.approve_plan(plan, progress=bar)
     typer.echo(f"approved {len(result.items)} files at {result.approved_at}. next: owntrace export {view.meta.id} --out PATH")
 
 
 def export(
     session: SessionRef = "latest",
-    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the bundle (a new path)")] = ...,
+    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the bundle (a new path)")] = ...,  # type: ignore[assignment]  # typer: required
     fmt: Annotated[str, typer.Option("--format", "-f", help="dir, zip or age; agentnet or osworld add those "
                                       "trajectory files (a directory, or age with --to)")] = "dir",
     to: Annotated[list[str] | None, typer.Option("--to", "-r", help="age recipient (age1...) for --format age; repeatable")] = None,
@@ -167,10 +125,9 @@ def export(
     elif fmt not in FORMATS:
         raise OwnTraceError(f"unknown format {fmt!r}", "use dir, zip, age, agentnet or osworld")
     root = paths.home()
-    _apply_retention(root)
-    s = store.resolve(root, session)
+    s = retention.resolve_kept(root, session, say_retention)
     user = unlock(passphrase_file)
-    with _Bar("exporting") as bar:
+    with ProgressBar("exporting") as bar:
         if study:
             from recorder.study.donate import donate
 
@@ -218,12 +175,11 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
 ) -> None:
     """Delete a session for good: its key is destroyed first, so nothing left can be decrypted."""
-    root = paths.home()
-    _apply_retention(root)
-    s = store.resolve(root, session)
+    s = retention.resolve_kept(paths.home(), session, say_retention)
     what = "the raw capture of" if raw_only else "everything of"
-    if not yes and not _confirm(f"delete {what} session {s.id} ({human_bytes(s.size_bytes())})? this cannot be undone"):
-        raise OwnTraceError("nothing deleted", "pass --yes in scripts")
+    if not yes:
+        confirm(f"delete {what} session {s.id} ({human_bytes(s.size_bytes())})? this cannot be undone",
+                OwnTraceError("nothing deleted", "pass --yes in scripts"))
     if raw_only:
         redacted_view.delete_raw(s)
     else:

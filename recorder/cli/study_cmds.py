@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from recorder import paths
-from recorder.atomic import write_atomic
-from recorder.cli.common import PassphraseFile, unlock
+from recorder.cli.common import PassphraseFile, ProgressBar, confirm, unlock
 from recorder.errors import OwnTraceError
 from recorder.keys import user_recipient
 from recorder.study import consent, withdraw
@@ -21,14 +19,6 @@ study_app = typer.Typer(help="Data-donation studies: researchers publish signed 
                         no_args_is_help=True)
 
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation (for scripts)")]
-
-
-def _confirm(question: str, refusal: OwnTraceError) -> None:
-    """Ask on the terminal; without one (or on no), raise `refusal` having changed nothing."""
-    if not sys.stdin.isatty():
-        raise OwnTraceError(f"{refusal.message}: there is no terminal to ask on", "pass --yes once you have read the above")
-    if not typer.confirm(question, default=False):
-        raise refusal
 
 
 def keygen(out: Annotated[Path, typer.Option("--out", help="folder for the keys")] = Path("study-keys")) -> None:
@@ -66,8 +56,7 @@ def create(
         collect=prof.Collect(key_text, screenshots, window_titles, tuple(app or ()), tuple(exclude_app or ())),
         extra_deny=tuple(deny or ()), retention_days=retention_days, withdrawal_contact=withdrawal_contact,
     )
-    profile = prof.from_obj(draft.to_obj())  # the same validation a participant's join applies
-    write_atomic(out, prof.to_toml(profile).encode(), mode=0o644)
+    profile = prof.write_draft(out, draft)
     typer.echo(f"profile {profile.id} v{profile.version} written to {out}; sign it with `owntrace study sign {out} --key KEY`")
 
 
@@ -77,15 +66,8 @@ def sign(
     detached: Annotated[bool, typer.Option("--detached", help="write PROFILE.sig instead of embedding the signature")] = False,
 ) -> None:
     """Researcher: sign a study profile (the signature embedded in it, or in a detached PROFILE.sig)."""
-    profile = prof.load(profile_path).signed(study_keys.load_signing_key(key))
-    if detached:
-        target = Path(f"{profile_path}.sig")
-        write_atomic(profile_path, prof.to_toml(profile, embed_signature=False).encode(), mode=0o644)
-        write_atomic(target, prof.signature_toml(profile.signature).encode(), mode=0o644)
-    else:
-        target = profile_path
-        write_atomic(profile_path, prof.to_toml(profile).encode(), mode=0o644)
-    typer.echo(f"signed {profile.id} v{profile.version} ({target}); signer fingerprint {profile.signature.fingerprint}")
+    profile, target = prof.sign_file(profile_path, key, detached=detached)
+    typer.echo(f"signed {profile.id} v{profile.version} ({target}); signer fingerprint {profile.verify().fingerprint}")
 
 
 def join(
@@ -99,10 +81,9 @@ def join(
     """Participant: verify a study's profile, read what it collects, and consent."""
     root = paths.home()
     user_recipient(root)  # an identity is needed to seal the consent record
-    check = consent.check_join(root, prof.load(profile_path, signature), reconsent=reconsent)
+    check = consent.check_join(root, prof.load(profile_path, signature), reconsent=reconsent,
+                               expect_fingerprint=expect_fingerprint)
     p = check.profile
-    if expect_fingerprint and expect_fingerprint != check.fingerprint:
-        raise OwnTraceError(f"the profile is signed by {check.fingerprint}, not {expect_fingerprint}", "refused: ask the researcher")
     typer.echo(f"study:       {p.title} ({p.id}, version {p.version})")
     typer.echo(f"researcher:  {p.researcher}")
     typer.echo(f"signed by:   {check.fingerprint}  (compare it with the one the researcher published)")
@@ -115,9 +96,9 @@ def join(
         typer.echo(f"  always redacted:             {', '.join(p.extra_deny)}")
     typer.echo("nothing is sent: you review every recording and donate it yourself with `owntrace export SESSION --study " + p.id + "`")
     if not yes:
-        _confirm("\ndo you consent?", OwnTraceError("consent not given; nothing was recorded", "run the command again to join"))
+        confirm("\ndo you consent?", OwnTraceError("consent not given; nothing was recorded", "run the command again to join"))
     user = unlock(passphrase_file) if check.previous else None
-    record = consent.join(root, p, reconsent=reconsent, user=user)
+    record = consent.join(root, p, reconsent=reconsent, user=user, expect_fingerprint=expect_fingerprint)
     typer.echo(f"joined {p.id} v{p.version}; your pseudonymous participant id for this study: {record.participant_id}")
 
 
@@ -132,7 +113,7 @@ def leave(
     root = paths.home()
     state = consent.require_state(root, study_id)
     if not yes:
-        _confirm(f"withdraw from {state.title} ({study_id}) and delete its keys{' and sessions' if delete_sessions else ''}?",
+        confirm(f"withdraw from {state.title} ({study_id}) and delete its keys{' and sessions' if delete_sessions else ''}?",
                  OwnTraceError("not withdrawn; nothing was changed", "run the command again to withdraw"))
     target = out or Path(f"withdrawal-{study_id}.json")
     notice = withdraw.leave(root, study_id, unlock(passphrase_file), target, delete_sessions=delete_sessions)
@@ -166,9 +147,8 @@ def ingest(
 
     profiles = [prof.load(p) for p in profile]
     notices = [withdraw.read_notice(w) for w in withdrawals or ()]
-    with typer.progressbar(length=len(bundles), label="ingesting") as bar:
-        report = ingest_mod.ingest(bundles, ingest_mod.read_identity(identity), profiles, out, notices,
-                                   progress=lambda: bar.update(1))
+    with ProgressBar("ingesting") as bar:
+        report = ingest_mod.ingest(bundles, ingest_mod.read_identity(identity), profiles, out, notices, progress=bar)
     typer.echo(f"{report.accepted} donation(s) accepted: {report.accepted} episode(s), {report.steps} step(s) in {out}")
     for r in report.rejected:
         typer.echo(f"rejected {r.path}: {r.reason}")

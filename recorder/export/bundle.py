@@ -26,17 +26,17 @@ from typing import Any
 
 import pyrage
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyrage import x25519
 
 from recorder.errors import OwnTraceError
 from recorder.export.trajectories import FORMATS as TRAJECTORY_FORMATS
 from recorder.export.trajectories import converted_files
 from recorder.hashing import sha256
-from recorder.keys import UnlockedIdentity, parse_recipient
+from recorder.keys import UnlockedIdentity, parse_recipient, public_hex
 from recorder.progress import Progress
 from recorder.redact.view import RedactedView
 from recorder.review.approval import approved_plan
+from recorder.store.records import State
 from recorder.store.session import Session, resolve
 from recorder.timestamps import utc_now
 
@@ -53,10 +53,6 @@ class ExportResult:
     files: int  # files in the bundle, manifest and signature included
     bytes: int  # bytes of those files (before zip or age framing)
     manifest: dict[str, Any]
-
-
-def public_key_hex(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
 def sign_manifest(manifest: dict[str, Any], key: Ed25519PrivateKey) -> tuple[bytes, bytes]:
@@ -247,7 +243,7 @@ def export_session(
             "files": files,
             "review": plan.review_info(approval),
             **manifest_extra,
-            "signer": {"alg": "ed25519", "public_key": public_key_hex(key)},
+            "signer": {"alg": "ed25519", "public_key": public_hex(key)},
         }
         data, sig = sign_manifest(manifest, key)
         writer.add(MANIFEST, data)
@@ -258,6 +254,6 @@ def export_session(
     except BaseException:
         writer.abort()
         raise
-    session.set_state("exported")
+    session.set_state(State.EXPORTED)
     size = sum(f["size"] for f in files) + len(data) + len(sig)
     return ExportResult(out, fmt, manifest["bundle_id"], len(files) + 2, size, manifest)

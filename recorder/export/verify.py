@@ -80,8 +80,9 @@ class VerifyResult:
                       f"task     {e.get('task')!s:.200}"]
         if isinstance(m.get("study"), dict):
             lines.append(f"study    {m['study'].get('id')}")
-        files = m.get("files", [])
-        lines.append(f"files    {len(files)} listed, {sum(f['size'] for f in files)} bytes")
+        listed = m.get("files")
+        files = listed if isinstance(listed, list) else []
+        lines.append(f"files    {len(files)} listed, {sum(f.get('size', 0) for f in files if isinstance(f, dict))} bytes")
         return lines
 
 

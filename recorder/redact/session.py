@@ -21,7 +21,7 @@ from recorder.errors import OwnTraceError
 from recorder.keys import UnlockedIdentity
 from recorder.progress import Progress
 from recorder.redact.view import FRAMES, JOURNAL, REPORT, frame_rel
-from recorder.store.records import Event
+from recorder.store.records import Event, State
 from recorder.store.session import Session
 from recorder.timestamps import utc_now
 from redaction import typed
@@ -30,7 +30,7 @@ from redaction.findings import Finding, apply
 from redaction.report import Report, ReportFinding
 
 _FRAME_RE = re.compile(r"^(\d{6})\.png\.age$")
-_REDACTABLE_STATES = ("recorded", "interrupted", "redacted")
+_REDACTABLE_STATES = (State.RECORDED, State.INTERRUPTED, State.REDACTED)
 WITHHELD = "WITHHELD"  # placeholder for typed text whose detection failed
 
 def user_detector(root: Path, extra_deny: list[str] | tuple[str, ...] = ()) -> Detector:
@@ -80,8 +80,8 @@ def _latest_frame_before(events: list[Event]) -> list[int | None]:
 
 
 _NOT_REDACTABLE_HINTS = {
-    "recording": "stop the recording first",
-    "raw-deleted": "its raw capture was deleted; the redacted view stays as it is",
+    State.RECORDING: "stop the recording first",
+    State.RAW_DELETED: "its raw capture was deleted; the redacted view stays as it is",
 }
 
 
@@ -134,8 +134,8 @@ def redact_session(
             result = redactor.redact(session.frame_image(key, n))
             buf = io.BytesIO()
             result.image.save(buf, format="PNG")
-        except Exception as e:  # fail closed: this frame is not in the redacted view
-            report.withhold(item, str(e) or type(e).__name__)
+        except Exception as err:  # fail closed: this frame is not in the redacted view
+            report.withhold(item, str(err) or type(err).__name__)
             (session.path / frame_rel(n)).unlink(missing_ok=True)
         else:
             session.write_sealed(frame_rel(n), buf.getvalue())
@@ -180,7 +180,7 @@ def redact_session(
     redacted = [replace(e, data={**e.data, **overrides[i]}) if i in overrides else e for i, e in enumerate(events)]
     session.write_sealed(JOURNAL, "".join(e.to_json() + "\n" for e in redacted).encode())
     session.write_sealed(REPORT, report.to_json())
-    session.set_state("redacted")
+    session.set_state(State.REDACTED)
     if progress:
         progress(total, total)
     return report

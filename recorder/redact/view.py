@@ -12,7 +12,7 @@ from PIL import Image
 from recorder.errors import CorruptFile, NotFound, OwnTraceError
 from recorder.keys import UnlockedIdentity
 from recorder.steps import Screen, Step, derive_steps, index_findings, step_redactions
-from recorder.store.records import Event
+from recorder.store.records import Event, State
 from recorder.store.session import Session
 
 DIR = "redacted"
@@ -32,7 +32,7 @@ def exists(session: Session) -> bool:
 
 def delete_raw(session: Session) -> None:
     """Delete the raw capture and keep the redacted view (and the key that opens it)."""
-    if session.meta.state == "recording":
+    if session.meta.state == State.RECORDING:
         raise OwnTraceError(f"session {session.id} is still recording", "stop it first: `owntrace stop`")
     if not exists(session):
         raise OwnTraceError(

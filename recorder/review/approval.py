@@ -10,14 +10,14 @@ from recorder.progress import Progress
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import Approval, Decisions, ReviewRecord, load_review, save_review
 from recorder.review.plan import BundlePlan
+from recorder.store.records import State
 from recorder.timestamps import utc_now
 
 
-def summary(view: RedactedView, decisions: Decisions) -> dict[str, Any]:
-    """What approval would send, without rendering frames."""
-    plan = BundlePlan(view, decisions)
+def summary(plan: BundlePlan) -> dict[str, Any]:
+    """What approving `plan` would send, without rendering frames."""
     return {
-        "session": view.meta.id,
+        "session": plan.view.meta.id,
         "task": plan.episode()["task"],
         "steps": len(plan.steps),
         "steps_removed": plan.removed,
@@ -28,19 +28,23 @@ def summary(view: RedactedView, decisions: Decisions) -> dict[str, Any]:
 
 
 def approve(view: RedactedView, decisions: Decisions | None = None, progress: Progress | None = None) -> Approval:
-    """Record the decisions and the hash of every item the export will contain (sealed)."""
-    record = load_review(view)
-    decisions = decisions if decisions is not None else record.decisions
-    plan = BundlePlan(view, decisions)
+    """Approve the plan of `decisions` (default: the ones saved by the review)."""
+    decisions = decisions if decisions is not None else load_review(view).decisions
+    return approve_plan(BundlePlan(view, decisions), progress)
+
+
+def approve_plan(plan: BundlePlan, progress: Progress | None = None) -> Approval:
+    """Record the plan's decisions and the hash of every item the export will contain (sealed):
+    exactly the plan the person was shown."""
     items: dict[str, str] = {}
     total = len(plan.frames) + 2
     for path, _, digest in plan.items():
         items[path] = digest
         if progress:
             progress(len(items), total)
-    approval = Approval(utc_now(), decisions.sha256(), items, summary(view, decisions))
-    save_review(view, ReviewRecord(decisions, approval))
-    view.session.set_state("approved")
+    approval = Approval(utc_now(), plan.decisions.sha256(), items, summary(plan))
+    save_review(plan.view, ReviewRecord(plan.decisions, approval))
+    plan.view.session.set_state(State.APPROVED)
     return approval
 
 

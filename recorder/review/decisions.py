@@ -10,6 +10,7 @@ from recorder.errors import CorruptFile, OwnTraceError
 from recorder.hashing import canonical_json, sha256
 from recorder.redact.view import RedactedView
 from recorder.steps import Step
+from recorder.store.records import State
 
 REVIEW_FILE = "review.json.age"
 OUTCOMES = ("success", "failure")
@@ -143,6 +144,6 @@ def save_decisions(view: RedactedView, decisions: Decisions) -> ReviewRecord:
     approval = old.approval if old.approval and old.approval.decisions_sha256 == decisions.sha256() else None
     record = ReviewRecord(decisions, approval)
     save_review(view, record)
-    if old.approval and approval is None and view.meta.state == "approved":
-        view.session.set_state("redacted")
+    if old.approval and approval is None and view.meta.state == State.APPROVED:
+        view.session.set_state(State.REDACTED)
     return record

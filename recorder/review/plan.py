@@ -149,7 +149,7 @@ class BundlePlan:
             redactions = [
                 {key: f[key] for key in ("bbox", "span", "entity", "source") if key in f}
                 for j in self.view.step_findings(s) if j not in self.undone for f in [self.view.findings[j]]
-            ] + [{"bbox": b, "entity": "MANUAL", "source": "manual"} for b in (self.boxes_on(s.frame) if fi else [])]
+            ] + [{"bbox": b, "entity": "MANUAL", "source": "manual"} for b in (self.boxes_on(s.frame) if fi and s.frame is not None else [])]
             out.append({
                 "step_index": k, "t_start": s.t_start, "t_end": s.t_end, "wall_time": s.wall_time,
                 "action": action.to_obj(), "pyautogui": pyautogui_call(action),

@@ -31,7 +31,7 @@ from recorder.errors import OwnTraceError
 from recorder.redact.view import RedactedView
 from recorder.review import approval
 from recorder.review.decisions import Decisions, load_review, save_decisions
-from recorder.review.plan import png_pixels_only
+from recorder.review.plan import BundlePlan, png_pixels_only
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -154,7 +154,7 @@ class SecureHandler(BaseHTTPRequestHandler):
         return self.server.gate  # type: ignore[attr-defined]
 
     def setup(self) -> None:
-        self.timeout = self.server.idle_timeout  # type: ignore[attr-defined]
+        self.timeout = self.server.idle_timeout  # type: ignore[attr-defined,misc]  # socketserver reads it per connection
         super().setup()
 
     def end_headers(self) -> None:
@@ -294,7 +294,7 @@ class ReviewServer:
             "flagged": [{k: f[k] for k in ("item", "reason", "bbox") if k in f} for f in v.flagged],
             "decisions": self.record.decisions.to_obj(),
             "approved": self.record.approval is not None,
-            "summary": approval.summary(v, self.record.decisions),
+            "summary": approval.summary(BundlePlan(v, self.record.decisions)),
         }
 
     def steps_page(self, offset: int, limit: int) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Frame encoding: full pictures (keyframes) and delta pictures, lossless WebP (new sessions)
-or PNG (older sessions, and the baseline in bench/frame_format_bench.py), exact by construction.
+"""Frame encoding: full pictures (keyframes) and delta pictures, lossless WebP (what sessions
+store) or PNG (the baseline in bench/frame_format_bench.py), exact by construction.
 
 A delta frame is a picture with alpha covering the bounding box of the tiles that differ from
 its base keyframe; changed tiles are opaque copies of the new pixels, unchanged ones fully
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from PIL import Image, PngImagePlugin
@@ -69,7 +70,7 @@ def _indexed(im: Image.Image, bgrx: np.ndarray, mask: np.ndarray | None) -> Imag
         return None
     if _LUT is None:
         _LUT = np.zeros(1 << 24, np.uint8)
-    rgb = [c for _n, c in colors]
+    rgb = [cast(tuple[int, int, int], c) for _n, c in colors]  # an RGB picture's colours
     keys = np.array([(r << 16) | (g << 8) | b for r, g, b in rgb], np.uint32)
     _LUT[keys] = np.arange(len(keys), dtype=np.uint8)
     idx = _LUT[bgrx & 0xFFFFFF]
@@ -191,7 +192,10 @@ def delta_base(im: Image.Image) -> int | None:
 
 def compose(base: Image.Image, delta: Image.Image) -> Image.Image:
     """The full RGB picture: the delta's opaque tiles pasted on its base."""
-    _base, x, y = _header(delta)
+    header = _header(delta)
+    if header is None:
+        raise ValueError("not a delta frame")
+    _base, x, y = header
     out = base.copy()
     rgba = delta.convert("RGBA")
     out.paste(rgba.convert("RGB"), (x, y), rgba.getchannel("A"))

@@ -16,7 +16,7 @@ Journal events are one JSON object per line: {"t": ns since session start (monot
                      dup (true when n repeats an identical earlier frame),
                      base (only on a delta frame: the keyframe it is composed on; read frames
                      with Session.frame_image, which composes deltas into full pictures).
-                     Files: frames/NNNNNN.webp.age (lossless WebP), .png.age in older sessions
+                     Files: frames/NNNNNN.webp.age (lossless WebP)
   pause / resume     paused time records nothing
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from recorder.schema import Bool, Int, ListOf, Obj, Str, check
@@ -71,13 +72,19 @@ class Event:
         return cls(obj["t"], obj["kind"], rest)
 
 
-@dataclass
-class Screen:
-    x: int
-    y: int
-    w: int
-    h: int
-    scale: float = 1.0
+class State(StrEnum):
+    """A session's state in session.json (the value is the string stored there).
+
+    recording -> recorded | interrupted -> redacted -> approved -> exported; any state but
+    recording -> raw-deleted (the raw capture removed, the redacted view kept)."""
+
+    RECORDING = "recording"
+    RECORDED = "recorded"
+    INTERRUPTED = "interrupted"  # the recorder died or failed; what it sealed is readable
+    REDACTED = "redacted"
+    APPROVED = "approved"
+    EXPORTED = "exported"
+    RAW_DELETED = "raw-deleted"
 
 
 @dataclass
@@ -86,7 +93,7 @@ class SessionMeta:
 
     id: str
     started_at: str  # UTC ISO 8601, the wall clock at t=0
-    state: str  # recording | interrupted | recorded | redacted | approved | exported
+    state: State
     recipient: str  # the session's own age public key
     name: str = ""
     ended_at: str | None = None
@@ -107,4 +114,6 @@ class SessionMeta:
     def from_json(cls, text: str) -> SessionMeta:
         obj = json.loads(text)
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in obj.items() if k in known})
+        meta = cls(**{k: v for k, v in obj.items() if k in known})
+        meta.state = State(meta.state)  # ValueError for a state no version wrote
+        return meta

@@ -16,8 +16,9 @@ from pathlib import Path
 from recorder import __version__
 from recorder.errors import NotFound, OwnTraceError
 from recorder.keys import UnlockedIdentity, parse_identity, unseal
-from recorder.store.records import SessionMeta
-from recorder.store.session import FRAME_SUFFIXES, Session, session_dirs
+from recorder.store.records import SessionMeta, State
+from recorder.store.session import FRAME_SUFFIX, Session, session_dirs
+from recorder.timestamps import format_utc
 
 _NUMBERED = re.compile(r"^(\d{6})\.")
 
@@ -40,11 +41,11 @@ def damaged_sessions(root: Path) -> list[DamagedSession]:
     return out
 
 
-def _numbers(folder: Path, suffixes: tuple[str, ...]) -> list[int]:
+def _numbers(folder: Path, suffix: str) -> list[int]:
     if not folder.is_dir():
         return []
     return sorted(int(m.group(1)) for p in folder.iterdir()
-                  if p.name.endswith(suffixes) and (m := _NUMBERED.match(p.name)))
+                  if p.name.endswith(suffix) and (m := _NUMBERED.match(p.name)))
 
 
 def recover(root: Path, session_id: str, user: UnlockedIdentity) -> Session:
@@ -59,11 +60,11 @@ def recover(root: Path, session_id: str, user: UnlockedIdentity) -> Session:
         raise NotFound(f"session {session_id} has no key.age", "without its key nothing of it can be read") from None
     key = parse_identity(unseal(blob, [user.identity], f"session {session_id}: key.age").decode())
     local = dt.datetime.strptime(session_id[:15], "%Y%m%d-%H%M%S")  # the id is the local start time
-    started = local.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    started = format_utc(local.astimezone(), "milliseconds")
     meta = SessionMeta(
-        id=session_id, started_at=started, state="interrupted", recipient=str(key.to_public()),
-        segments=max(_numbers(path / "journal", (".jsonl.age",)), default=0),
-        frames=max(_numbers(path / "frames", FRAME_SUFFIXES), default=0),
+        id=session_id, started_at=started, state=State.INTERRUPTED, recipient=str(key.to_public()),
+        segments=max(_numbers(path / "journal", ".jsonl.age"), default=0),
+        frames=max(_numbers(path / "frames", FRAME_SUFFIX), default=0),
         app_version=__version__,
         damaged=["session.json (rebuilt: name, study, screens and duration were lost)"],
     )

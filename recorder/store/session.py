@@ -29,16 +29,16 @@ from recorder.errors import CorruptFile, NotFound, OwnTraceError
 from recorder.keys import UnlockedIdentity, parse_identity, seal, unseal, user_recipient
 from recorder.paths import private_dir, sessions_dir, tighten
 from recorder.store import frames
-from recorder.store.records import Event, SessionMeta
+from recorder.store.records import Event, SessionMeta, State
 from recorder.timestamps import utc_now
 
 SEGMENT_NS = 1_000_000_000  # a journal segment holds at most ~1 s of events
-FRAME_SUFFIXES = (".webp.age", ".png.age")  # what frames are written as first; older sessions hold PNG
+FRAME_SUFFIX = ".webp.age"  # frames.FRAME_FORMAT, sealed
 
 
-def frame_file(n: int, suffix: str = FRAME_SUFFIXES[0]) -> str:
+def frame_file(n: int) -> str:
     """Where frame n of a session is written, relative to the session directory."""
-    return f"frames/{n:06d}{suffix}"
+    return f"frames/{n:06d}{FRAME_SUFFIX}"
 _ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 
 
@@ -68,7 +68,6 @@ class SessionWriter:
         self._buf: list[str] = []
         self._seg_start: int | None = None
         self._t0 = time.monotonic_ns()
-        self.bytes_written = 0
 
     @classmethod
     def create(
@@ -94,7 +93,7 @@ class SessionWriter:
         meta = SessionMeta(
             id=sid,
             started_at=utc_now("milliseconds"),
-            state="recording",
+            state=State.RECORDING,
             recipient=str(recipient),
             name=name,
             pid=os.getpid(),
@@ -136,7 +135,7 @@ class SessionWriter:
             return
         data = ("\n".join(self._buf) + "\n").encode()
         n = self.meta.segments + 1
-        self._write(self.path / "journal" / f"{n:06d}.jsonl.age", seal(data, [self._recipient]))
+        write_atomic(self.path / "journal" / f"{n:06d}.jsonl.age", seal(data, [self._recipient]))
         self.meta.segments = n
         self._buf.clear()
         self._seg_start = None
@@ -154,17 +153,13 @@ class SessionWriter:
             if n is None:
                 self.meta.frames += 1
                 n = self.meta.frames
-            self._write(self.path / frame_file(n), blob)
+            write_atomic(self.path / frame_file(n), blob)
             return n
 
     def write_sealed(self, rel: str, data: bytes) -> None:
         target = self.path / rel
         private_dir(target.parent)
-        self._write(target, seal(data, [self._recipient]))
-
-    def _write(self, target: Path, blob: bytes) -> None:
-        write_atomic(target, blob)
-        self.bytes_written += len(blob)
+        write_atomic(target, seal(data, [self._recipient]))
 
     def _write_meta(self) -> None:
         write_atomic(self.path / "session.json", self.meta.to_json().encode())
@@ -174,10 +169,10 @@ class SessionWriter:
             self.meta.duration_s = round(self.now() / 1e9, 3)
             self._write_meta()
 
-    def close(self, state: str = "recorded") -> SessionMeta:
+    def close(self, state: State = State.RECORDED) -> SessionMeta:
         with self._lock:
             self._flush_locked()
-            self.meta.state = state
+            self.meta.state = State(state)
             self.meta.ended_at = utc_now("milliseconds")
             self.meta.duration_s = round(self.now() / 1e9, 3)
             self.meta.pid = None
@@ -201,8 +196,8 @@ class Session:
             raise NotFound(f"session {path.name} has no session.json", "it may have been deleted") from None
         except (ValueError, TypeError):
             raise CorruptFile(f"session {path.name}: session.json is corrupt", "its sealed files are untouched") from None
-        if meta.state == "recording" and not _pid_alive(meta.pid):
-            meta.state = "interrupted"
+        if meta.state == State.RECORDING and not _pid_alive(meta.pid):
+            meta.state = State.INTERRUPTED
         return cls(path, meta)
 
     @property
@@ -212,8 +207,8 @@ class Session:
     def save_meta(self) -> None:
         write_atomic(self.path / "session.json", self.meta.to_json().encode())
 
-    def set_state(self, state: str) -> None:
-        self.meta.state = state
+    def set_state(self, state: State) -> None:
+        self.meta.state = State(state)
         self.save_meta()
 
     def key(self, user: UnlockedIdentity) -> x25519.Identity:
@@ -280,10 +275,7 @@ class Session:
             yield from events
 
     def frame_rel(self, n: int) -> str:
-        """The file of frame n relative to the session directory: WebP, or PNG in older sessions."""
-        for suffix in FRAME_SUFFIXES[1:]:
-            if self.has(rel := frame_file(n, suffix)):
-                return rel
+        """The file of frame n relative to the session directory."""
         return frame_file(n)
 
     def frame_numbers(self) -> list[int]:
@@ -291,7 +283,7 @@ class Session:
         folder = self.path / "frames"
         if not folder.is_dir():
             return []
-        return sorted(int(p.name[:6]) for p in folder.iterdir() if p.name.endswith(FRAME_SUFFIXES) and p.name[:6].isdigit())
+        return sorted(int(p.name[:6]) for p in folder.iterdir() if p.name.endswith(FRAME_SUFFIX) and p.name[:6].isdigit())
 
     def frame_bytes(self, key: x25519.Identity, n: int) -> bytes:
         """The stored bytes of frame n, as sealed (see frame_image for the picture)."""
@@ -326,7 +318,7 @@ class Session:
         if raw_only:
             for sub in ("journal", "frames"):
                 shutil.rmtree(self.path / sub, ignore_errors=True)
-            self.meta.state = "raw-deleted"
+            self.meta.state = State.RAW_DELETED
             self.save_meta()
             return
         shred(self.path / "key.age")

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from recorder import limits as bounded
 from recorder.atomic import shred, write_atomic
 from recorder.errors import CorruptFile, NotFound, OwnTraceError
-from recorder.keys import UnlockedIdentity, seal, unseal, user_recipient
+from recorder.keys import UnlockedIdentity, fingerprint, public_raw, seal, unseal, user_recipient
 from recorder.study import profile as prof
 from recorder.study.profile import Collect, StudyProfile
 from recorder.timestamps import utc_now
@@ -117,8 +117,8 @@ def joined_profile(root: Path, study_id: str) -> tuple[StudyState, StudyProfile]
     """The profile consented to, re-verified: signature, hash, signer, and no more than accepted."""
     state = require_state(root, study_id)
     p = prof.load(study_dir(root, study_id) / "profile.toml")
-    p.verify()
-    if p.id != study_id or p.sha256 != state.profile_sha256 or p.signature.public_key.hex() != state.signer:
+    sig = p.verify()
+    if p.id != study_id or p.sha256 != state.profile_sha256 or sig.public_key.hex() != state.signer:
         raise CorruptFile(
             f"the stored profile of study {study_id!r} is not the one you consented to",
             f"leave the study (`owntrace study leave {study_id}`) and join again",
@@ -138,11 +138,17 @@ class JoinCheck:
     previous: StudyState | None  # set when this updates a study already joined
 
 
-def check_join(root: Path, profile: StudyProfile, *, reconsent: bool = False) -> JoinCheck:
+def check_join(root: Path, profile: StudyProfile, *, reconsent: bool = False,
+               expect_fingerprint: str | None = None) -> JoinCheck:
+    """Refuses what must not be joined: an unsigned or tampered profile, one signed by another key
+    than `expect_fingerprint` (when given) or than the version joined before, an older or
+    silently changed version, or one asking for more without `reconsent`."""
     sig = profile.verify()
+    if expect_fingerprint and expect_fingerprint != sig.fingerprint:
+        raise OwnTraceError(f"the profile is signed by {sig.fingerprint}, not {expect_fingerprint}", "refused: ask the researcher")
     prev = load_state(root, profile.id)
     if prev is not None:
-        was = prof.fingerprint(bytes.fromhex(prev.signer))
+        was = fingerprint(bytes.fromhex(prev.signer))
         if sig.public_key.hex() != prev.signer:
             raise OwnTraceError(
                 f"study {profile.id!r} is now signed by a different key ({sig.fingerprint}, you joined one signed by {was})",
@@ -169,23 +175,25 @@ def check_join(root: Path, profile: StudyProfile, *, reconsent: bool = False) ->
     return JoinCheck(profile, sig.fingerprint, prev)
 
 
-def join(root: Path, profile: StudyProfile, *, reconsent: bool = False, user: UnlockedIdentity | None = None) -> ConsentRecord:
-    """Record consent to `profile` (after the participant confirmed what check_join showed).
+def join(root: Path, profile: StudyProfile, *, reconsent: bool = False, user: UnlockedIdentity | None = None,
+         expect_fingerprint: str | None = None) -> ConsentRecord:
+    """Record consent to `profile` (after the participant confirmed what check_join showed),
+    with every check of check_join applied again.
 
     A first join creates the per-study key; an update keeps it (same pseudonym) and needs `user`.
     """
-    check = check_join(root, profile, reconsent=reconsent)
+    check = check_join(root, profile, reconsent=reconsent, expect_fingerprint=expect_fingerprint)
     folder = study_dir(root, profile.id)
     recipient = user_recipient(root)
     if check.previous is None:
         key = Ed25519PrivateKey.generate()
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomic(folder / "signing.key.age", seal(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()), [recipient]))
-        public = prof.raw_public(key.public_key())
+        public = public_raw(key)
     else:
         if user is None:
             raise OwnTraceError("updating a joined study needs your identity", "unlock it with your passphrase")
-        public = prof.raw_public(study_signing_key(root, profile.id, user).public_key())
+        public = public_raw(study_signing_key(root, profile.id, user))
     now = utc_now("milliseconds")
     record = ConsentRecord(
         study_id=profile.id,
@@ -199,7 +207,7 @@ def join(root: Path, profile: StudyProfile, *, reconsent: bool = False, user: Un
     )
     write_atomic(folder / "consent.json.age", seal(record.to_bytes(), [recipient]))
     write_atomic(folder / "profile.toml", prof.to_toml(profile).encode())
-    state = StudyState(profile.id, profile.version, profile.title, profile.sha256, profile.signature.public_key.hex(),
+    state = StudyState(profile.id, profile.version, profile.title, profile.sha256, profile.verify().public_key.hex(),
                        profile.collect.to_obj(), now, profile.withdrawal_contact)
     write_atomic(folder / "study.json", json.dumps(asdict(state), indent=2).encode())
     return record

@@ -9,14 +9,18 @@ person's donations by key), and the tree is encrypted to the study's recipients 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recorder.errors import OwnTraceError
 from recorder.keys import UnlockedIdentity, parse_recipient
+from recorder.progress import Progress
 from recorder.store.session import Session
 from recorder.study.consent import joined_profile, load_consent, study_signing_key
 from recorder.timestamps import parse_utc
+
+if TYPE_CHECKING:
+    from recorder.export.bundle import ExportResult
 
 
 def donate(
@@ -25,9 +29,9 @@ def donate(
     user: UnlockedIdentity,
     study_id: str,
     out: Path,
-    progress: Callable[..., None] | None = None,
+    progress: Progress | None = None,
     trajectory: str | None = None,
-):
+) -> ExportResult:
     """Export `session` as a donation to `study_id` (with `trajectory`'s files, "agentnet" or
     "osworld", when given); returns what export_session returns."""
     from recorder.export.bundle import export_session

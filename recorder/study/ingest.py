@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from recorder.errors import OwnTraceError
 from recorder.export.verify import check_files, read_bundle
 from recorder.keys import parse_identity
 from recorder.limits import DEFAULT, Limits
+from recorder.progress import Progress
 from recorder.study.consent import ConsentRecord, participant_id
 from recorder.study.profile import Collect, StudyProfile
 from recorder.study.withdraw import WithdrawalNotice
@@ -156,7 +157,7 @@ class Donation:
 def check_donation(files: dict[str, bytes], profiles: dict[str, StudyProfile]) -> Donation:
     """Every check a donation must pass before its rows are written; raises Rejected(reason)."""
     problems, manifest = check_files(files)  # signature, every listed hash, nothing unlisted
-    if problems:
+    if problems or manifest is None:
         raise Rejected("tampered or damaged: " + "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
     study = manifest.get("study")
     if not isinstance(study, dict):
@@ -272,9 +273,10 @@ def ingest(
     profiles: Iterable[StudyProfile],
     out: Path,
     withdrawals: Iterable[WithdrawalNotice] = (),
-    progress: Callable[[], None] = lambda: None,
+    progress: Progress | None = None,
     limits: Limits = DEFAULT,
 ) -> IngestReport:
+    bundles = list(bundles)
     by_hash: dict[str, StudyProfile] = {}
     for p in profiles:
         p.verify()
@@ -293,7 +295,7 @@ def ingest(
     try:
         with _writer(partial["episodes.parquet"], EPISODES) as episodes, \
                 _writer(partial["steps.parquet"], STEPS) as steps:
-            for path in bundles:
+            for done, path in enumerate(bundles, 1):
                 try:
                     d = check_donation(open_donation(path, identity, limits), by_hash)
                     if d.bundle_id in seen:
@@ -307,7 +309,8 @@ def ingest(
                     report.rejected.append(Rejection(str(path), str(e)))
                     continue
                 finally:
-                    progress()
+                    if progress:
+                        progress(done, len(bundles))
                 episodes.write_table(episode_table)
                 if steps_table.num_rows:
                     steps.write_table(steps_table)

@@ -23,7 +23,7 @@ from pyrage import x25519
 
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
-from recorder.study.profile import fingerprint, raw_public
+from recorder.keys import fingerprint, public_raw
 from recorder.timestamps import utc_now
 
 IDENTITY_FILE = "donations.key"
@@ -66,7 +66,7 @@ def keygen(folder: Path) -> ResearcherKeys:
     write_atomic(folder / RECIPIENT_FILE, f"{recipient}\n".encode(), mode=0o644)
     signing = Ed25519PrivateKey.generate()
     write_atomic(folder / SIGNING_FILE, signing.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
-    pub = raw_public(signing.public_key())
+    pub = public_raw(signing)
     write_atomic(folder / SIGNING_PUB_FILE, f"{pub.hex()}\n# fingerprint: {fingerprint(pub)}\n".encode(), mode=0o644)
     return ResearcherKeys(folder, recipient, fingerprint(pub))
 

@@ -9,7 +9,6 @@ canonical bytes. The signature is embedded as a [signature] table or kept in a d
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -20,12 +19,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from recorder import limits as bounded
+from recorder.atomic import write_atomic
 from recorder.capture.policy import CapturePolicy
 from recorder.errors import OwnTraceError
-from recorder.keys import parse_recipient
+from recorder.keys import fingerprint, parse_recipient, public_raw
+from recorder.study.keys import load_signing_key
 
 FORMAT = 1
 DOMAIN = b"owntrace-study-profile/v1\n"
@@ -154,7 +154,7 @@ class StudyProfile:
         )
 
     def signed(self, key: Ed25519PrivateKey) -> StudyProfile:
-        return replace(self, signature=Signature(raw_public(key.public_key()), key.sign(self.canonical_bytes())))
+        return replace(self, signature=Signature(public_raw(key), key.sign(self.canonical_bytes())))
 
     def verify(self) -> Signature:
         """The valid signature, or ProfileError saying why there is none."""
@@ -173,15 +173,6 @@ class StudyProfile:
                 "get the profile again from the researcher; do not join a profile that fails verification",
             ) from None
         return self.signature
-
-
-def raw_public(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def fingerprint(public_key: bytes) -> str:
-    """Short, comparable form of an Ed25519 key, in the style of OpenSSH."""
-    return "SHA256:" + base64.b64encode(hashlib.sha256(public_key).digest()).decode().rstrip("=")
 
 
 # ---- TOML in and out -------------------------------------------------------------------------
@@ -312,7 +303,7 @@ def load(path: Path, signature_path: Path | None = None) -> StudyProfile:
     except (OSError, UnicodeDecodeError) as e:
         raise ProfileError(f"cannot read study profile {path}: {getattr(e, 'strerror', None) or e}") from None
     profile = parse(text)
-    detached = Path(signature_path) if signature_path else Path(f"{path}.sig")
+    detached = Path(signature_path) if signature_path else detached_signature_path(path)
     if profile.signature is None and (signature_path or detached.exists()):
         try:
             sig_text = detached.read_text(encoding="utf-8")
@@ -322,3 +313,29 @@ def load(path: Path, signature_path: Path | None = None) -> StudyProfile:
         _check(set(sig_obj) == {"signature"}, f"{detached.name} should hold only a [signature] table")
         profile = replace(profile, signature=_parse_signature(sig_obj["signature"]))
     return profile
+
+
+def write_draft(path: Path, draft: StudyProfile) -> StudyProfile:
+    """Write an unsigned profile, after the same validation a participant's join applies."""
+    profile = from_obj(draft.to_obj())
+    write_atomic(path, to_toml(profile).encode(), mode=0o644)
+    return profile
+
+
+def detached_signature_path(path: Path) -> Path:
+    """Where a detached signature of the profile at `path` lives: PROFILE.sig beside it."""
+    return Path(f"{path}.sig")
+
+
+def sign_file(path: Path, key_file: Path, *, detached: bool = False) -> tuple[StudyProfile, Path]:
+    """Sign the profile at `path` in place with the researcher's key in `key_file`: the signature
+    embedded as its [signature] table or, `detached`, the profile rewritten without one and the
+    signature in PROFILE.sig (where `load` finds it). Returns the signed profile and the file
+    that holds its signature."""
+    profile = load(path)  # first: a missing profile is the error to report, not the key
+    profile = profile.signed(load_signing_key(key_file))
+    target = detached_signature_path(path) if detached else path
+    write_atomic(path, to_toml(profile, embed_signature=not detached).encode(), mode=0o644)
+    if detached:
+        write_atomic(target, signature_toml(profile.verify()).encode(), mode=0o644)
+    return profile, target

@@ -17,10 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from recorder import limits as bounded
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
-from recorder.keys import UnlockedIdentity
+from recorder.keys import UnlockedIdentity, public_raw
 from recorder.store.session import Session, list_sessions
 from recorder.study import consent
-from recorder.study.profile import raw_public
 from recorder.timestamps import utc_now
 
 DOMAIN = b"owntrace-withdrawal/v1\n"
@@ -44,7 +43,7 @@ def leave(root: Path, study_id: str, user: UnlockedIdentity, out: Path, *, delet
     (and, with `delete_sessions`, every session recorded for the study)."""
     state = consent.require_state(root, study_id)
     key = consent.study_signing_key(root, study_id, user)
-    public = raw_public(key.public_key())
+    public = public_raw(key)
     notice = WithdrawalNotice(
         study_id=study_id,
         participant_id=consent.participant_id(public),

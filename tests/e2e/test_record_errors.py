@@ -74,8 +74,11 @@ def test_controlling_no_recorder(home) -> None:
     assert control.status(home) is None
 
 
-def test_unknown_study(home, xenv) -> None:
-    with pytest.raises(OwnTraceError):
+def test_unknown_study(home, xenv, cli) -> None:
+    for command in ("record", "start"):
+        r = cli(command, "--study", "no-such-study", "--duration", "1")
+        assert r.returncode == 2 and r.stderr.startswith("error: you have not joined study 'no-such-study'"), r.stderr
+    with pytest.raises(OwnTraceError, match="needs the study's capture policy"):  # a library caller must resolve it
         Recording(home, RecordOptions(study="no-such-study")).run()
     assert store.list_sessions(home) == []
 

@@ -15,12 +15,11 @@ import pytest
 from PIL import Image
 
 from recorder.capture import control
-from recorder.capture.recording import RecordOptions
 from recorder.redact import session as redact
 from recorder.redact.view import RedactedView
 from recorder.review.approval import approve
 from recorder.store import session as store
-from recorder.study import consent, ingest
+from recorder.study import consent, ingest, record_options
 from recorder.study import profile as prof
 from recorder.study.donate import donate
 from tests.support.cli import OWNTRACE
@@ -44,7 +43,7 @@ def frame_rect(wid: str, env: dict[str, str]) -> tuple[int, int, int, int]:
 
 def record(home: Path, study: str, actions) -> store.Session:
     """A real background recorder process (`owntrace record --study`), driven by xdotool."""
-    control.start(home, RecordOptions(task=f"work for {study}", study=study))
+    control.start(home, record_options(home, task=f"work for {study}", study=study))
     try:
         actions()
     finally:

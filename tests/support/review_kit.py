@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from recorder.store import session as store
-from recorder.store.records import Event
+from recorder.store.records import Event, State
 
 W, H = 640, 400
 SECRET_BOX = [40, 60, 200, 24]  # where each raw frame shows the "email"; redacted: black
@@ -138,7 +138,7 @@ class Builder:
                       "engine": {"ner": False, "ocr": "synthetic"}, "counts": counts, "findings": self.findings,
                       "withheld": self.withheld, "flagged": self.flagged}
             s.write_sealed("redacted/report.json.age", json.dumps(report).encode())
-            s.set_state("redacted")
+            s.set_state(State.REDACTED)
         return s
 
 

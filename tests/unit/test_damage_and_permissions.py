@@ -14,6 +14,7 @@ from recorder.errors import CorruptFile
 from recorder.redact import session as redact
 from recorder.review import approval
 from recorder.review.decisions import load_review
+from recorder.review.plan import BundlePlan
 from recorder.store import frames
 from recorder.store import session as store
 from recorder.store.records import Event
@@ -58,7 +59,7 @@ def test_a_deleted_journal_segment_is_withheld_and_named(home: Path, user) -> No
         list(s.events(s.key(user)))
     # what the person sees before approving names it
     view = approval.RedactedView(store.resolve(home, s.id), user)
-    assert any(w.get("item") == "journal/000004.jsonl.age" for w in approval.summary(view, load_review(view).decisions)["withheld"])
+    assert any(w.get("item") == "journal/000004.jsonl.age" for w in approval.summary(BundlePlan(view, load_review(view).decisions))["withheld"])
 
 
 def test_a_damaged_keyframe_names_the_deltas_lost_with_it(home: Path, user) -> None:

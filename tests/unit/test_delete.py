@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from recorder.cli import app
-from recorder.errors import OwnTraceError
+from recorder.errors import NotFound, OwnTraceError
 from recorder.export.bundle import export_session
 from recorder.redact.view import RedactedView, delete_raw
 from recorder.review import approval
 from recorder.review.decisions import Decisions
 from recorder.store import session as store
-from recorder.store.retention import apply_retention
+from recorder.store.retention import Retention, apply_retention, resolve_kept
 from tests.support.review_kit import Builder, standard_session
 
 
@@ -102,3 +102,14 @@ def test_retention_runs_from_the_commands(home: Path) -> None:
     assert "retention: deleted 1 session(s) older than 7 days" in result.output
     assert [s.id for s in store.list_sessions(home)] == [keep.id]
     assert json.loads((keep.path / "session.json").read_text())["state"] == "redacted"
+
+
+def test_opening_a_session_applies_retention_in_the_library(home: Path) -> None:
+    old, keep = standard_session(home), standard_session(home)
+    _age(old, 10)
+    (home / "config.toml").write_text("[retention]\ndays = 7\n")
+    heard: list[Retention] = []
+    with pytest.raises(NotFound):
+        resolve_kept(home, old.id, heard.append)  # deleted before it is looked up
+    assert heard == [Retention(7, [old.id])]
+    assert resolve_kept(home, "latest", heard.append).id == keep.id and len(heard) == 1  # nothing more to delete

@@ -16,7 +16,7 @@ from recorder.errors import OwnTraceError
 from recorder.redact import session as redact
 from recorder.redact import view as redacted_view
 from recorder.store import session as store
-from recorder.store.records import Event
+from recorder.store.records import Event, State
 from redaction import typed
 from redaction.detect import Detector
 from redaction.ocr import Ocr
@@ -189,7 +189,7 @@ def test_failing_text_detection_removes_the_whole_run(home: Path, user) -> None:
 
 def test_states_that_cannot_be_redacted(home: Path, user, detector: Detector) -> None:
     session = make_session(home)
-    session.set_state("approved")
+    session.set_state(State.APPROVED)
     with pytest.raises(OwnTraceError, match="approved"):
         redact.redact_session(home, session, user, detector=detector)
     assert not session.has(redacted_view.JOURNAL)
@@ -243,7 +243,7 @@ def test_cli_redact_errors_are_one_line(home: Path) -> None:
     session = make_session(home)
     r = run(["redact", "nope"])
     assert r.returncode == 2 and r.stderr.startswith("error: no session matches 'nope'"), r.stderr
-    session.set_state("approved")
+    session.set_state(State.APPROVED)
     r = run(["redact", session.id])
     assert r.returncode == 2 and r.stderr.startswith(f"error: session {session.id} is approved"), r.stderr
     assert "Traceback" not in r.stderr and not session.has(redacted_view.JOURNAL)

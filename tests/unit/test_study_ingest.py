@@ -90,8 +90,8 @@ def test_ingest_writes_parquet_and_rejects_bad_donations(home: Path, user, res, 
     bundles = [good, second, good, foreign, undecryptable, tampered, forged, flipped]
     ticks = []
     report = ingest.ingest(bundles, ingest.read_identity(res.keys.identity_path), [joined], tmp_path / "ds",
-                           progress=lambda: ticks.append(1))
-    assert len(ticks) == len(bundles)
+                           progress=lambda done, total: ticks.append((done, total)))
+    assert ticks == [(n, len(bundles)) for n in range(1, len(bundles) + 1)]
     reasons = {Path(r.path).name: r.reason for r in report.rejected}
     assert report.accepted == 2 and set(reasons) == {"good.age", "foreign.age", "stranger.age", "tampered.age",
                                                      "forged.age", "flipped.age"}

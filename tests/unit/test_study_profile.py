@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -112,6 +113,27 @@ def test_escalation_is_named() -> None:
     more = prof.Collect(key_text=True, apps_allowed=(), apps_excluded=()).more_than(accepted)
     assert more == ["key text", "every app instead of XTerm", "apps no longer excluded: Signal"]
     assert prof.Collect(key_text=False, apps_allowed=("XTerm", "Firefox"), apps_excluded=("Signal",)).more_than(accepted) == ["apps Firefox"]
+
+
+def test_the_library_join_checks_the_expected_fingerprint(home: Path, res, tmp_path: Path) -> None:
+    p = res.signed(apps_allowed=("XTerm",))
+    with pytest.raises(OwnTraceError, match=re.escape(f"signed by {res.keys.signing_fingerprint}, not SHA256:other")):
+        consent.join(home, p, expect_fingerprint="SHA256:other")
+    assert not (home / "studies" / "typing-study").exists()
+    consent.join(home, p, expect_fingerprint=res.keys.signing_fingerprint)
+    assert consent.require_state(home, "typing-study").version == p.version
+
+
+def test_sign_file_writes_the_detached_layout_load_reads(res, tmp_path: Path) -> None:
+    path = tmp_path / "study.toml"
+    path.write_text(prof.to_toml(res.profile()))
+    signed, target = prof.sign_file(path, res.keys.signing_key_path, detached=True)
+    assert target == tmp_path / "study.toml.sig" and "[signature]" not in path.read_text()
+    assert target.read_text() == prof.signature_toml(signed.signature)
+    assert prof.load(path) == signed and prof.load(path).verify().fingerprint == res.keys.signing_fingerprint
+    embedded = res.write(tmp_path / "embedded.toml", res.profile())
+    signed, target = prof.sign_file(embedded, res.keys.signing_key_path)
+    assert target == embedded and prof.parse(embedded.read_text()).verify() == signed.signature
 
 
 def test_join_records_sealed_consent_and_policy_for_applies_it(home: Path, user, res) -> None:

@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 
 from recorder.cli import app
 from recorder.errors import OwnTraceError
-from recorder.export.bundle import export_session, public_key_hex, sign_manifest
+from recorder.export.bundle import export_session, sign_manifest
 from recorder.export.verify import verify_bundle
 from recorder.hashing import sha256
+from recorder.keys import public_hex
 from recorder.redact.view import RedactedView
 from recorder.review import approval
 from tests.support.review_kit import standard_session
@@ -72,7 +73,7 @@ def test_resigned_forgery_passes_the_hashes_but_not_a_pinned_signer(bundle: Path
         if f["path"] == "steps.jsonl":
             f["size"], f["sha256"] = 3, sha256(b"{}\n")
     forger = Ed25519PrivateKey.generate()
-    manifest["signer"]["public_key"] = public_key_hex(forger)
+    manifest["signer"]["public_key"] = public_hex(forger)
     data, sig = sign_manifest(manifest, forger)
     (bundle / "manifest.json").write_bytes(data)
     (bundle / "manifest.sig").write_bytes(sig)

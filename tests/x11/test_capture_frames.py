@@ -1,4 +1,4 @@
-"""Frames as lossless WebP (PNG in older sessions): keyframes and delta frames exact by
+"""Frames as lossless WebP (PNG as the benchmark's baseline): keyframes and delta frames exact by
 construction, composed back by the store, deltas far smaller than keyframes; real screens too."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from recorder.errors import CorruptFile
 from recorder.store import frames
@@ -29,39 +30,47 @@ def _rgb(bgrx: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frames.to_rgb(bgrx))
 
 
-def _add(w: store.SessionWriter, data: bytes, fmt: str) -> int:
-    """Seal a frame as the recorder does now (WebP) or as an older session holds it (PNG)."""
-    if fmt == "webp":
-        return w.add_frame(data)
-    n = w.reserve_frame()
-    w.write_sealed(store.frame_file(n, ".png.age"), data)
-    return n
-
-
-@pytest.mark.parametrize("fmt", ["webp", "png"])
-@pytest.mark.parametrize("colors", [2**24, 200, 0], ids=["truecolor", "palette", "grey"])
-def test_delta_composes_to_the_exact_frame_through_the_store(home, user, colors: int, fmt: str) -> None:
-    key_frame = _screen(colors=colors)
+def _changes(key_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     changed = key_frame.copy()
     changed[100:130, 200:290] = 0xFF123456  # a small change inside two tile rows
     changed[299, 499] = 0xFF00FF00  # and a corner pixel on a partial tile
     later = key_frame.copy()
     later[10:20, 10:20] = 0xFFABCDEF
+    return changed, later
 
+
+@pytest.mark.parametrize("colors", [2**24, 200, 0], ids=["truecolor", "palette", "grey"])
+def test_delta_composes_to_the_exact_frame_through_the_store(home, user, colors: int) -> None:
+    key_frame = _screen(colors=colors)
+    changed, later = _changes(key_frame)
     w = store.SessionWriter.create(home)
-    n1 = _add(w, frames.encode_full(key_frame, fmt), fmt)
+    n1 = w.add_frame(frames.encode_full(key_frame))
     tiles = frames.changed_tiles(changed, key_frame)
     assert 0 < tiles.sum() < tiles.size / 4
-    n2 = _add(w, frames.encode_delta(frames.make_delta(changed, key_frame, n1, tiles), fmt), fmt)
-    n3 = _add(w, frames.encode_delta(frames.make_delta(later, key_frame, n1, frames.changed_tiles(later, key_frame)), fmt), fmt)
+    n2 = w.add_frame(frames.encode_delta(frames.make_delta(changed, key_frame, n1, tiles)))
+    n3 = w.add_frame(frames.encode_delta(frames.make_delta(later, key_frame, n1, frames.changed_tiles(later, key_frame))))
     w.close()
     s = store.resolve(home)
     k = s.key(user)
-    assert s.frame_rel(n2) == f"frames/{n2:06d}.{fmt}.age"
+    assert s.frame_rel(n2) == f"frames/{n2:06d}.webp.age"
     assert np.array_equal(np.asarray(s.frame_image(k, n2)), _rgb(changed))
     assert np.array_equal(np.asarray(s.frame_image(k, n3)), _rgb(later))
     assert np.array_equal(np.asarray(s.frame_image(k, n1)), _rgb(key_frame))
     assert len(s.frame_bytes(k, n2)) < len(s.frame_bytes(k, n1)) / 4
+
+
+@pytest.mark.parametrize("colors", [2**24, 200, 0], ids=["truecolor", "palette", "grey"])
+def test_png_baseline_of_the_frame_benchmark_is_exact(colors: int) -> None:
+    """PNG is no stored format, only bench/frame_format_bench.py's baseline: exact in memory."""
+    key_frame = _screen(colors=colors)
+    changed, _ = _changes(key_frame)
+    full = frames.encode_full(key_frame, "png")
+    delta = frames.encode_delta(frames.make_delta(changed, key_frame, 1, frames.changed_tiles(changed, key_frame)), "png")
+    with Image.open(io.BytesIO(full)) as base, Image.open(io.BytesIO(delta)) as d:
+        assert base.format == d.format == "PNG" and frames.delta_base(base) is None and frames.delta_base(d) == 1
+        assert np.array_equal(np.asarray(base.convert("RGB")), _rgb(key_frame))
+        assert np.array_equal(np.asarray(frames.compose(base.convert("RGB"), d)), _rgb(changed))
+    assert len(delta) < len(full) / 4
 
 
 def test_a_delta_whose_base_is_damaged_is_reported(home, user) -> None:
