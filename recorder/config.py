@@ -34,6 +34,13 @@ phone_regions = ["US", "GB", "DE", "FR"]
 [retention]
 # delete sessions older than this many days (0 keeps them until you delete them)
 days = 0
+
+[search]
+# index a session for `owntrace search` in the background after it stops (needs the
+# passphrase in $OWNTRACE_PASSPHRASE or the keyring; else run `owntrace index`)
+index_after_stop = true
+# study sessions are indexed only when this is true (or with `owntrace index --include-study`)
+index_studies = false
 """
 
 
@@ -47,6 +54,8 @@ class Config:
     deny: list[str] = field(default_factory=list)
     phone_regions: list[str] = field(default_factory=lambda: ["US", "GB", "DE", "FR"])
     retention_days: int = 0
+    index_after_stop: bool = True
+    index_studies: bool = False
 
 
 def _get(obj: dict[str, Any], section: str, key: str, kind: type, default: Any) -> Any:
@@ -76,6 +85,8 @@ def load(root: Path) -> Config:
         deny=_get(obj, "redaction", "deny", list, d.deny),
         phone_regions=_get(obj, "redaction", "phone_regions", list, d.phone_regions),
         retention_days=_get(obj, "retention", "days", int, d.retention_days),
+        index_after_stop=_get(obj, "search", "index_after_stop", bool, d.index_after_stop),
+        index_studies=_get(obj, "search", "index_studies", bool, d.index_studies),
     )
 
 

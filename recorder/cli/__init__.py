@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import OwnTraceError
-from . import identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds, demo_cmds
+from . import identity_cmds, record_cmds, redact_cmds, review_cmds, search_cmds, study_cmds, demo_cmds
 
 app = typer.Typer(
     name="owntrace",
@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds, demo_cmds):
+for module in (identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds, demo_cmds, search_cmds):
     module.register(app)
 
 

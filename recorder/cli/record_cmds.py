@@ -10,7 +10,9 @@ from typing import Annotated, Optional
 import typer
 
 from .. import control, doctor as doctor_mod, paths
+from ..errors import OwnTraceError
 from ..recording import Recording, RecordOptions
+from ..search.indexer import index_in_background
 
 Duration = Annotated[Optional[float], typer.Option("--duration", min=0.1, help="stop after this many seconds")]
 Task = Annotated[str, typer.Option("--task", help="what you are about to do (sealed with the session)")]
@@ -30,6 +32,17 @@ def record(duration: Duration = None, task: Task = "", name: Name = "", study: S
         print(f"retention: deleted {len(rec.retention_deleted)} old session(s): {', '.join(rec.retention_deleted)}", file=sys.stderr)
     print(f"recorded {meta.duration_s:.1f}s: {meta.events} events, {meta.frames} frames", file=sys.stderr)
     typer.echo(meta.id)
+    _index_after_stop(meta.id)
+
+
+def _index_after_stop(session_id: str) -> None:
+    """The recorder holds public keys only: indexing runs in a process of its own, if at all."""
+    try:
+        line = index_in_background(paths.home(), session_id)
+    except OwnTraceError as e:  # the recording is safe; only its indexing is not started
+        line = f"not indexed for search: {e.message}"
+    if line:
+        print(line, file=sys.stderr)
 
 
 def start(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:
@@ -42,6 +55,7 @@ def stop() -> None:
     """Stop the background recorder; prints the session id."""
     st = control.stop(paths.home())
     typer.echo(st.session)
+    _index_after_stop(st.session)
 
 
 def pause() -> None:

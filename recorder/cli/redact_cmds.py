@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .. import paths, store
 from ..errors import OwnTraceError
+from ..search import indexer
+from ..search.text import ScreenText
 from .common import PassphraseFile, SessionRef, unlock
 
 
@@ -23,6 +25,8 @@ def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile =
     from .. import redact  # presidio and spaCy take seconds to load: only once the input is known good
 
     redact.ensure_redactable(s)
+    # the redaction OCRs every frame: hand its words to the search index instead of OCRing twice
+    screen = ScreenText() if indexer.not_indexable(s, root) is None and not indexer.is_indexed(s) else None
     bar = Progress(
         TextColumn("redacting"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=Console(stderr=True), transient=True,
@@ -30,8 +34,11 @@ def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile =
     with bar:
         task = bar.add_task("redact", total=None)
         report = redact.redact_session(root, s, user, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                            total=total))
+                                                                                            total=total),
+                                       on_frame_words=screen.add if screen else None)
     typer.echo(f"session {s.id} redacted: {report.summary()}")
+    if screen is not None:
+        typer.echo(indexer.index_session(s, user, screen=screen).line())
     for w in report.withheld:
         typer.echo(f"  withheld {w['item']}: {w['reason']}")
     if report.flagged:

@@ -1,0 +1,144 @@
+"""Searching the sealed indexes of one OwnTrace home, after unlock.
+
+`Library` unseals every indexed session's index into its own in-memory SQLite database (the
+unsealed bytes never leave memory), runs a query on each and merges the matches, best first.
+Only sessions under this home's own sessions/ folder, owned by this user and sealed to this
+identity, are read: search never reaches another user's data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import CorruptFile, NotFound, OwnTraceError
+from ..keys import UnlockedIdentity
+from ..steps import wall_time
+from ..store import Session, list_sessions
+from .fts import MARK_END, MARK_START, SessionIndex
+from .indexer import INDEX_REL, is_indexed
+from .query import Query
+
+Progress = Callable[[int, int], None]
+
+
+def split_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """A snippet without its match marks, and the [start, end) spans they enclosed."""
+    out, spans, start = [], [], None
+    pos = 0
+    for ch in marked:
+        if ch == MARK_START:
+            start = pos
+        elif ch == MARK_END and start is not None:
+            spans.append((start, pos))
+            start = None
+        else:
+            out.append(ch)
+            pos += 1
+    return "".join(out), spans
+
+
+def started(session: Session) -> dt.datetime:
+    return dt.datetime.fromisoformat(session.meta.started_at.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Hit:
+    session: str
+    name: str
+    source: str  # typed | screen | title
+    t: float  # seconds from the session start
+    wall_time: str  # UTC ISO 8601
+    frame: int | None
+    app: str
+    title: str
+    snippet: str
+    highlights: list[tuple[int, int]]  # spans of snippet that matched
+    score: float
+
+    def to_obj(self) -> dict:
+        return asdict(self)
+
+
+def own_home(root: Path) -> None:
+    """Refuse a home that belongs to another user, whatever its permissions say."""
+    try:
+        owner = root.stat().st_uid
+    except FileNotFoundError:
+        raise NotFound(f"no OwnTrace home at {root}", "run `owntrace init` first") from None
+    if owner != os.getuid():
+        raise OwnTraceError(f"{root} belongs to another user", "search only ever reads your own OWNTRACE_HOME")
+
+
+def _own_session(s: Session) -> bool:
+    return not s.path.is_symlink() and s.path.stat().st_uid == os.getuid()
+
+
+class Library:
+    """The unsealed search indexes of one home, held in memory until `close`."""
+
+    def __init__(self, root: Path, user: UnlockedIdentity, progress: Progress | None = None) -> None:
+        own_home(root)
+        self.root = root
+        self.indexes: dict[str, tuple[Session, SessionIndex]] = {}
+        self.not_indexed: list[str] = []  # sessions search cannot see yet
+        self.unreadable: list[tuple[str, str]] = []  # (session, why)
+        sessions = [s for s in list_sessions(root) if _own_session(s)]
+        for k, s in enumerate(sessions, 1):
+            if not is_indexed(s):
+                if s.meta.state != "recording":
+                    self.not_indexed.append(s.id)
+                continue
+            try:
+                data = s.read_sealed(s.key(user), INDEX_REL)
+                self.indexes[s.id] = (s, SessionIndex(data, f"session {s.id}: {INDEX_REL}"))
+            except (CorruptFile, NotFound) as e:
+                self.unreadable.append((s.id, e.message))
+            if progress:
+                progress(k, len(sessions))
+
+    def close(self) -> None:
+        for _, index in self.indexes.values():
+            index.close()
+        self.indexes.clear()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def require_content(self) -> None:
+        if not self.indexes:
+            hint = (f"{len(self.not_indexed)} session(s) wait for it: run `owntrace index --all`" if self.not_indexed
+                    else "record a session with `owntrace record`, then `owntrace index`")
+            raise NotFound("the search index is empty", hint)
+
+    def forget_deleted(self) -> None:
+        """Drop sessions deleted while this library was open (a long-lived timeline server)."""
+        for sid, (s, index) in list(self.indexes.items()):
+            if not (s.path / "key.age").exists() or not s.has(INDEX_REL):
+                index.close()
+                del self.indexes[sid]
+
+    def search(self, query: Query, limit: int = 20) -> list[Hit]:
+        """The `limit` best matches over every indexed session, best first (recent first on ties)."""
+        self.forget_deleted()
+        hits: list[Hit] = []
+        for sid, (s, index) in self.indexes.items():
+            t0 = started(s)
+            end = t0 + dt.timedelta(seconds=s.meta.duration_s or 0)
+            if (query.since and end < query.since) or (query.until and t0 > query.until):
+                continue
+            t_min = int((query.since - t0).total_seconds() * 1e9) if query.since and query.since > t0 else None
+            t_max = int((query.until - t0).total_seconds() * 1e9) if query.until else None
+            for m in index.search(query, t_min, t_max, limit):
+                text, spans = split_marks(m.snippet)
+                secs = m.doc.t / 1e9
+                hits.append(Hit(sid, s.meta.name, m.doc.source, round(secs, 3), wall_time(s.meta.started_at, secs),
+                                m.doc.frame, m.doc.app, m.doc.title, text, spans, round(m.score, 4)))
+        hits.sort(key=lambda h: (h.score, h.wall_time), reverse=True)
+        return hits[:limit]

@@ -1,0 +1,180 @@
+"""The timeline page: days → sessions → steps with their frames, and the search box.
+
+It follows the review server's rules by reusing its machinery rather than copying it: the
+request handler subclasses the review handler (127.0.0.1 only, exact Host check, the random
+token in the path, the same strict CSP and security headers, no-store, no logging of request
+lines). The page only reads: every route is a GET, the rest is refused. Frames are the raw
+ones (this page is for the person who recorded them), decoded into memory per request.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import threading
+from collections import defaultdict
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ..approval import RedactedView
+from ..errors import OwnTraceError
+from ..keys import UnlockedIdentity
+from ..review.server import PAGE_LIMIT, SECURITY_HEADERS, ReviewServer, _Handler, _HTTPServer
+from ..steps import Screen, derive_steps, pyautogui_call
+from ..store import Session, list_sessions
+from .indexer import is_indexed
+from .query import parse, parse_when
+from .searcher import Library, started
+
+STATIC = {"timeline.js": "text/javascript", "timeline.css": "text/css"}
+SEARCH_LIMIT = 50
+
+
+def _static(name: str) -> bytes:
+    return resources.files(__package__).joinpath(name).read_bytes()
+
+
+class TimelineServer:
+    """Serves the timeline of one unlocked home until stopped. Review servers it starts for a
+    session (the page's link into review and export) live as long as it does."""
+
+    def __init__(self, library: Library, user: UnlockedIdentity, port: int = 0) -> None:
+        self.library = library
+        self.user = user
+        self.token = secrets.token_urlsafe(24)
+        self.lock = threading.Lock()
+        self.reviews: dict[str, ReviewServer] = {}
+        self._steps: dict[str, list[dict[str, Any]]] = {}
+        self.httpd = _HTTPServer(("127.0.0.1", port), _TimelineHandler)
+        self.httpd.review = self  # type: ignore[attr-defined]  # the name the review handler reads
+        self.port = self.httpd.server_address[1]
+        self.host = f"127.0.0.1:{self.port}"
+        self.origin = f"http://{self.host}"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{self.origin}/{self.token}/"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="timeline-server", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Serve until Ctrl-C."""
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        self.stop()
+
+    def stop(self) -> None:
+        for review in self.reviews.values():
+            review.finish("closed")
+            review.stop()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    # --- the API, called by the handler with the lock held ---
+
+    def _session(self, sid: str) -> Session:
+        for s in list_sessions(self.library.root):
+            if s.id == sid:
+                return s
+        raise OwnTraceError(f"no session {sid}", "it may have been deleted")
+
+    def days(self) -> dict[str, Any]:
+        by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for s in reversed(list_sessions(self.library.root)):
+            local = started(s).astimezone()
+            by_day[local.date().isoformat()].append({
+                "id": s.id, "name": s.meta.name, "started_at": s.meta.started_at, "local_time": local.strftime("%H:%M"),
+                "duration_s": s.meta.duration_s, "state": s.meta.state, "study": s.meta.study,
+                "indexed": is_indexed(s), "frames": s.meta.frames,
+            })
+        return {"days": [{"day": d, "sessions": v} for d, v in by_day.items()],
+                "not_indexed": len(self.library.not_indexed)}
+
+    def steps(self, sid: str, offset: int, limit: int) -> dict[str, Any]:
+        if sid not in self._steps:
+            s = self._session(sid)
+            if s.meta.state == "raw-deleted":
+                raise OwnTraceError(f"session {sid}: its raw capture was deleted", "its redacted view is in review")
+            events = list(s.events(s.key(self.user), damaged=[]))
+            sizes = [(int(e.get("w", 1)), int(e.get("h", 1))) for e in events if e.kind == "frame"]
+            screen = Screen.union(s.meta.screens, fallback=sizes[0] if sizes else (1, 1))
+            self._steps[sid] = [{
+                "index": st.step_index, "t_start": st.t_start, "wall_time": st.wall_time,
+                "action": pyautogui_call(st.action), "window": st.window, "frame": st.frame,
+            } for st in derive_steps(events, started_at=s.meta.started_at, screen=screen)]
+        steps = self._steps[sid]
+        return {"session": sid, "total": len(steps), "offset": offset, "steps": steps[offset:offset + limit]}
+
+    def frame(self, sid: str, n: int) -> bytes:
+        s = self._session(sid)
+        buf = io.BytesIO()
+        s.frame_image(s.key(self.user), n).save(buf, format="PNG", compress_level=1)
+        return buf.getvalue()
+
+    def search(self, q: str, since: str, until: str) -> dict[str, Any]:
+        query = parse(q, parse_when(since) if since else None, parse_when(until, end=True) if until else None)
+        self.library.require_content()
+        return {"hits": [h.to_obj() for h in self.library.search(query, SEARCH_LIMIT)],
+                "not_indexed": len(self.library.not_indexed)}
+
+    def review_url(self, sid: str) -> str:
+        """A review server for the session (its redacted view), started on first use."""
+        review = self.reviews.get(sid)
+        if review is None or review.finished.is_set():
+            review = ReviewServer(RedactedView(self._session(sid), self.user))
+            review.start()
+            self.reviews[sid] = review
+        return review.url
+
+
+class _TimelineHandler(_Handler):
+    server_version = "owntrace-timeline"
+
+    def do_GET(self) -> None:
+        rest = self._route()
+        if rest is None:
+            return
+        r: TimelineServer = self.review  # type: ignore[assignment]
+        query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        parts = rest.split("/")
+        try:
+            if rest == "":
+                return self._send(200, _static("timeline.html"), "text/html; charset=utf-8")
+            if rest in STATIC:
+                return self._send(200, _static(rest), STATIC[rest])
+            with r.lock:
+                if rest == "api/days":
+                    return self._json(r.days())
+                if rest == "api/search":
+                    return self._json(r.search(query.get("q", ""), query.get("since", ""), query.get("until", "")))
+                if len(parts) == 3 and parts[:2] == ["api", "steps"]:
+                    offset = max(0, int(query.get("offset", "0")))
+                    limit = min(PAGE_LIMIT, max(1, int(query.get("limit", "100"))))
+                    return self._json(r.steps(parts[2], offset, limit))
+                if len(parts) == 3 and parts[0] == "frame" and parts[2].isdigit():
+                    return self._send(200, r.frame(parts[1], int(parts[2])), "image/png")
+                if len(parts) == 2 and parts[0] == "review":
+                    return self._redirect(r.review_url(parts[1]))
+        except ValueError:
+            return self._send(400, b"bad request")
+        except OwnTraceError as e:
+            return self._json({"error": e.message, "hint": e.hint}, 409)
+        self._send(404, b"not found")
+
+    def _redirect(self, url: str) -> None:
+        self.send_response(303)
+        for k, v in SECURITY_HEADERS.items():
+            self.send_header(k, v)
+        self.send_header("Location", url)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = _Handler._refuse
