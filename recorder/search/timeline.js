@@ -144,4 +144,4 @@ async function search(ev) {
 }
 
 $("search-form").addEventListener("submit", search);
-loadDays().catch((e) => note(e.message, true));
+loadDays().catch((e) => note(e.message, true)).finally(() => { document.body.dataset.ready = "1"; });
