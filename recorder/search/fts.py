@@ -7,8 +7,10 @@ a file name, and temp_store=MEMORY keeps its sorts and temporary b-trees off dis
 Format 1 (the bytes are an SQLite 3 database):
   meta(key TEXT PRIMARY KEY, value TEXT)   format=1, session, built_at, frames_ocr, ocr
   docs(id INTEGER PRIMARY KEY, source, t, t_end, frame, app, title, text)
-  fts  FTS5(text, app, title; content=docs; tokenize unicode61 remove_diacritics 2; prefix 2,3)
-t and t_end are ns since the session start; source is typed | screen | title.
+  fts  FTS5(text, app, title; content=docs; tokenize unicode61 remove_diacritics 2)
+t and t_end are ns since the session start; source is typed | screen | title. No prefix index:
+prefix queries scan a term range, fast enough here, and the index is 30 % smaller without
+(BENCHMARKS.md, Search).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE docs(id INTEGER PRIMARY KEY, source TEXT NOT NULL, t INTEGER NOT NULL, t_end INTEGER NOT NULL,
                   frame INTEGER, app TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL);
 CREATE VIRTUAL TABLE fts USING fts5(text, app, title, content='docs', content_rowid='id',
-                                    tokenize='unicode61 remove_diacritics 2', prefix='2 3');
+                                    tokenize='unicode61 remove_diacritics 2');
 """
 
 
