@@ -108,6 +108,15 @@ def test_journal_docs_rebuild_typed_runs_and_title_changes() -> None:
     ]
 
 
+def test_typed_passwords_stay_out_of_the_index() -> None:
+    events = [_ev(0, "window", wid=1, app="XTerm", title="shell", excluded=False)]
+    for k, c in enumerate("sudo apt update\nhunter2pass\nls\n"):
+        key = "enter" if c == "\n" else c
+        events.append(_ev(10 + k, "key_down", key=key, char="" if c == "\n" else c))
+    (doc,) = [d for d in journal_docs(events) if d.source == "typed"]
+    assert doc.text == "sudo apt update\n<PASSWORD>\nls\n"
+
+
 def _words(*lines: str) -> list[Word]:
     out = []
     for k, line in enumerate(lines):

@@ -4,7 +4,8 @@ A session becomes a list of `Doc`s: one per focus run of typed text (rebuilt by
 redaction.typed, so backspaces and arrows are applied), one per window title as it changes,
 and one per frame for the screen lines that frame brought in. A line that stays on screen is
 indexed once, at the frame it first appeared in, so 100 frames of one terminal do not hold
-its prompt 100 times and a hit points at when the text showed up.
+its prompt 100 times and a hit points at when the text showed up. Nothing is redacted (the
+index is the person's own), except typed passwords, which are recognised from their context.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from redaction import typed
+from redaction.findings import apply, merge
 from redaction.regions import Word, group_lines, line_views
 
 from ..records import Event
@@ -77,13 +79,19 @@ def journal_docs(events: Sequence[Event]) -> list[Doc]:
                 docs.append(Doc("title", here[1], e.t, e.t, ctx.frame[i], *here))
             last = here
     for run in typed.rebuild(events):
-        text = run.text.strip()
-        if not text:
+        if not run.text.strip():
             continue
         i = run.start
-        docs.append(Doc("typed", run.text, events[i].t, events[run.key_events[-1]].t, ctx.frame[i],
-                        ctx.app[i], ctx.title[i]))
+        docs.append(Doc("typed", _without_passwords(run, events), events[i].t, events[run.key_events[-1]].t,
+                        ctx.frame[i], ctx.app[i], ctx.title[i]))
     return sorted(docs, key=lambda d: (d.t, SOURCES.index(d.source)))
+
+
+def _without_passwords(run: typed.TypedRun, events: Sequence[Event]) -> str:
+    """The run's text with what it typed at a password prompt as <PASSWORD>: the index is not
+    redacted, but a search result should not put your sudo password on the screen."""
+    found = [tf.finding for tf in typed.find_in_run(run, events, lambda text: []) if not tf.deleted]
+    return apply(run.text, merge(found)) if found else run.text
 
 
 def frame_lines(words: list[Word]) -> list[str]:
