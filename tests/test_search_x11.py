@@ -12,7 +12,6 @@ import random
 import secrets
 import subprocess
 import tempfile
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 

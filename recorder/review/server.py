@@ -54,22 +54,19 @@ class _HTTPServer(ThreadingHTTPServer):
             print(f"review server: a request failed: {exc!r}", file=sys.stderr)
 
 
-class ReviewServer:
-    """Serves one session's review until it is approved or closed."""
+class LocalServer:
+    """A page's server on 127.0.0.1 with its random token (the review, and the search timeline,
+    whose handler subclasses _Handler and so keeps every rule above)."""
 
-    def __init__(self, view: RedactedView, port: int = 0) -> None:
-        self.view = view
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int, name: str) -> None:
         self.token = secrets.token_urlsafe(24)
-        self.csrf = secrets.token_urlsafe(24)
         self.lock = threading.Lock()
-        self.record = view.load_review()
-        self.finished = threading.Event()
-        self.outcome = ""  # approved | closed
-        self.httpd = _HTTPServer(("127.0.0.1", port), _Handler)
+        self.httpd = _HTTPServer(("127.0.0.1", port), handler)
         self.httpd.review = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
         self.origin = f"http://{self.host}"
+        self._name = name
         self._thread: threading.Thread | None = None
 
     @property
@@ -77,8 +74,26 @@ class ReviewServer:
         return f"{self.origin}/{self.token}/"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="review-server", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name=self._name, daemon=True)
         self._thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+class ReviewServer(LocalServer):
+    """Serves one session's review until it is approved or closed."""
+
+    def __init__(self, view: RedactedView, port: int = 0) -> None:
+        self.view = view
+        self.csrf = secrets.token_urlsafe(24)
+        self.record = view.load_review()
+        self.finished = threading.Event()
+        self.outcome = ""  # approved | closed
+        super().__init__(_Handler, port, "review-server")
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the review ends; Ctrl-C ends it too. Returns the outcome."""
@@ -88,12 +103,6 @@ class ReviewServer:
             self.outcome = self.outcome or "interrupted"
         self.stop()
         return self.outcome
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
 
     def finish(self, outcome: str) -> None:
         self.outcome = outcome

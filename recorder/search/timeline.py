@@ -10,7 +10,6 @@ ones (this page is for the person who recorded them), decoded into memory per re
 from __future__ import annotations
 
 import io
-import secrets
 import threading
 from collections import defaultdict
 from importlib import resources
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..approval import RedactedView
 from ..errors import OwnTraceError
 from ..keys import UnlockedIdentity
-from ..review.server import PAGE_LIMIT, SECURITY_HEADERS, ReviewServer, _Handler, _HTTPServer
+from ..review.server import PAGE_LIMIT, SECURITY_HEADERS, LocalServer, ReviewServer, _Handler
 from ..steps import Screen, derive_steps, pyautogui_call
 from ..store import Session, list_sessions
 from .indexer import is_indexed
@@ -35,31 +34,16 @@ def _static(name: str) -> bytes:
     return resources.files(__package__).joinpath(name).read_bytes()
 
 
-class TimelineServer:
+class TimelineServer(LocalServer):
     """Serves the timeline of one unlocked home until stopped. Review servers it starts for a
     session (the page's link into review and export) live as long as it does."""
 
     def __init__(self, library: Library, user: UnlockedIdentity, port: int = 0) -> None:
         self.library = library
         self.user = user
-        self.token = secrets.token_urlsafe(24)
-        self.lock = threading.Lock()
         self.reviews: dict[str, ReviewServer] = {}
         self._steps: dict[str, list[dict[str, Any]]] = {}
-        self.httpd = _HTTPServer(("127.0.0.1", port), _TimelineHandler)
-        self.httpd.review = self  # type: ignore[attr-defined]  # the name the review handler reads
-        self.port = self.httpd.server_address[1]
-        self.host = f"127.0.0.1:{self.port}"
-        self.origin = f"http://{self.host}"
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"{self.origin}/{self.token}/"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="timeline-server", daemon=True)
-        self._thread.start()
+        super().__init__(_TimelineHandler, port, "timeline-server")
 
     def wait(self) -> None:
         """Serve until Ctrl-C."""
@@ -73,10 +57,7 @@ class TimelineServer:
         for review in self.reviews.values():
             review.finish("closed")
             review.stop()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+        super().stop()
 
     # --- the API, called by the handler with the lock held ---
 
@@ -128,7 +109,10 @@ class TimelineServer:
     def review_url(self, sid: str) -> str:
         """A review server for the session (its redacted view), started on first use."""
         review = self.reviews.get(sid)
-        if review is None or review.finished.is_set():
+        if review is not None and review.finished.is_set():  # approved or closed: a fresh review
+            review.stop()
+            review = None
+        if review is None:
             review = ReviewServer(RedactedView(self._session(sid), self.user))
             review.start()
             self.reviews[sid] = review
