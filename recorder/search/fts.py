@@ -30,8 +30,7 @@ SNIPPET_TOKENS = 16
 # bm25 column weights (text, app, title): a title match says less than the words themselves
 WEIGHTS = (1.0, 0.5, 0.8)
 
-_SCHEMA = f"""
-PRAGMA temp_store = MEMORY;
+_SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE docs(id INTEGER PRIMARY KEY, source TEXT NOT NULL, t INTEGER NOT NULL, t_end INTEGER NOT NULL,
                   frame INTEGER, app TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL);

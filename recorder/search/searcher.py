@@ -19,7 +19,7 @@ from ..keys import UnlockedIdentity
 from ..steps import wall_time
 from ..store import Session, list_sessions
 from .fts import MARK_END, MARK_START, SessionIndex
-from .indexer import INDEX_REL, is_indexed
+from .indexer import INDEX_REL, not_indexable
 from .query import Query
 
 Progress = Callable[[int, int], None]
@@ -73,8 +73,9 @@ def own_home(root: Path) -> None:
         raise OwnTraceError(f"{root} belongs to another user", "search only ever reads your own OWNTRACE_HOME")
 
 
-def _own_session(s: Session) -> bool:
-    return not s.path.is_symlink() and s.path.stat().st_uid == os.getuid()
+def own_sessions(root: Path) -> list[Session]:
+    """The sessions of this home that are this user's own (a folder, not a link to elsewhere)."""
+    return [s for s in list_sessions(root) if not s.path.is_symlink() and s.path.stat().st_uid == os.getuid()]
 
 
 class Library:
@@ -83,27 +84,48 @@ class Library:
     def __init__(self, root: Path, user: UnlockedIdentity, progress: Progress | None = None) -> None:
         own_home(root)
         self.root = root
+        self._user = user
         self.indexes: dict[str, tuple[Session, SessionIndex]] = {}
-        self.not_indexed: list[str] = []  # sessions search cannot see yet
+        self._built: dict[str, int] = {}  # mtime of each loaded index file, to see a rebuild
+        self.not_indexed: list[str] = []  # sessions search cannot see yet (study ones only if opted in)
         self.unreadable: list[tuple[str, str]] = []  # (session, why)
-        sessions = [s for s in list_sessions(root) if _own_session(s)]
+        self.refresh(progress)
+
+    def refresh(self, progress: Progress | None = None) -> None:
+        """Load the indexes built (or rebuilt) since, drop those of sessions deleted since: a
+        timeline left open keeps up with `owntrace index` and `owntrace delete`."""
+        sessions = own_sessions(self.root)
+        for sid in set(self.indexes) - {s.id for s in sessions}:
+            self._drop(sid)
+        self.not_indexed, self.unreadable = [], []
         for k, s in enumerate(sessions, 1):
-            if not is_indexed(s):
-                if s.meta.state != "recording":
-                    self.not_indexed.append(s.id)
-                continue
             try:
-                data = s.read_sealed(s.key(user), INDEX_REL)
-                self.indexes[s.id] = (s, SessionIndex(data, f"session {s.id}: {INDEX_REL}"))
-            except (CorruptFile, NotFound) as e:
-                self.unreadable.append((s.id, e.message))
+                built = (s.path / INDEX_REL).stat().st_mtime_ns if (s.path / "key.age").exists() else None
+            except FileNotFoundError:
+                built = None
+            if built is None:
+                self._drop(s.id)
+                if not_indexable(s, self.root) is None:
+                    self.not_indexed.append(s.id)
+            elif self._built.get(s.id) != built:
+                self._drop(s.id)
+                try:
+                    data = s.read_sealed(s.key(self._user), INDEX_REL)
+                    self.indexes[s.id] = (s, SessionIndex(data, f"session {s.id}: {INDEX_REL}"))
+                    self._built[s.id] = built
+                except (CorruptFile, NotFound) as e:
+                    self.unreadable.append((s.id, e.message))
             if progress:
                 progress(k, len(sessions))
 
+    def _drop(self, sid: str) -> None:
+        if sid in self.indexes:
+            self.indexes.pop(sid)[1].close()
+        self._built.pop(sid, None)
+
     def close(self) -> None:
-        for _, index in self.indexes.values():
-            index.close()
-        self.indexes.clear()
+        for sid in list(self.indexes):
+            self._drop(sid)
 
     def __enter__(self) -> "Library":
         return self
@@ -117,16 +139,9 @@ class Library:
                     else "record a session with `owntrace record`, then `owntrace index`")
             raise NotFound("the search index is empty", hint)
 
-    def forget_deleted(self) -> None:
-        """Drop sessions deleted while this library was open (a long-lived timeline server)."""
-        for sid, (s, index) in list(self.indexes.items()):
-            if not (s.path / "key.age").exists() or not s.has(INDEX_REL):
-                index.close()
-                del self.indexes[sid]
-
     def search(self, query: Query, limit: int = 20) -> list[Hit]:
         """The `limit` best matches over every indexed session, best first (recent first on ties)."""
-        self.forget_deleted()
+        self.refresh()
         hits: list[Hit] = []
         for sid, (s, index) in self.indexes.items():
             t0 = started(s)

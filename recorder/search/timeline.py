@@ -21,10 +21,10 @@ from ..errors import OwnTraceError
 from ..keys import UnlockedIdentity
 from ..review.server import PAGE_LIMIT, SECURITY_HEADERS, LocalServer, ReviewServer, _Handler
 from ..steps import Screen, derive_steps, pyautogui_call
-from ..store import Session, list_sessions
+from ..store import Session
 from .indexer import is_indexed
 from .query import parse, parse_when
-from .searcher import Library, started
+from .searcher import Library, own_sessions, started
 
 STATIC = {"timeline.js": "text/javascript", "timeline.css": "text/css"}
 SEARCH_LIMIT = 50
@@ -62,14 +62,14 @@ class TimelineServer(LocalServer):
     # --- the API, called by the handler with the lock held ---
 
     def _session(self, sid: str) -> Session:
-        for s in list_sessions(self.library.root):
+        for s in own_sessions(self.library.root):
             if s.id == sid:
                 return s
         raise OwnTraceError(f"no session {sid}", "it may have been deleted")
 
     def days(self) -> dict[str, Any]:
         by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for s in reversed(list_sessions(self.library.root)):
+        for s in reversed(own_sessions(self.library.root)):
             local = started(s).astimezone()
             by_day[local.date().isoformat()].append({
                 "id": s.id, "name": s.meta.name, "started_at": s.meta.started_at, "local_time": local.strftime("%H:%M"),
