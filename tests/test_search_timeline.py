@@ -102,6 +102,7 @@ def test_timeline_in_chromium_days_sessions_steps_search_and_review_link(timelin
             page.locator("#results li").first.click()
             expect(page.locator("#detail-head")).to_contain_text(notes.id)
             expect(page.locator("#frame")).to_have_js_property("naturalWidth", 800)
+            expect(page.locator("#steps li.selected")).to_have_count(1)  # the step at the hit's frame
             # a bad query is one clear line on the page
             page.fill("#q", "app:")
             page.click("#go")

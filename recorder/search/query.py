@@ -16,7 +16,7 @@ from ..errors import OwnTraceError
 FILTERS = ("app", "title", "typed", "screen")
 # which FTS column each kind of term searches; typed:/screen: also restrict the doc's source
 COLUMN = {None: "text", "typed": "text", "screen": "text", "app": "app", "title": "title"}
-_TOKEN_CHARS = re.compile(r"\w", re.UNICODE)
+_TOKEN_CHARS = re.compile(r"[^\W_]")  # what FTS5's unicode61 keeps: letters and digits
 _FILTER_RE = re.compile(r"^(-?)([a-z]+):(.*)$", re.DOTALL)
 _PART_RE = re.compile(r'-?(?:[a-z]+:)?"[^"]*"\*?|[^\s"]+')
 _AGO_RE = re.compile(r"^(\d+)\s*([mhdw])$")
@@ -57,10 +57,6 @@ class Query:
     def sources(self) -> tuple[str, ...]:
         """The doc sources the typed:/screen: filters allow (empty: any)."""
         return tuple(dict.fromkeys(t.field for t in self.terms if t.field in ("typed", "screen") and not t.negated))
-
-    def words(self) -> list[str]:
-        """The positive words, for highlighting."""
-        return [w for t in self.terms if not t.negated for w in re.findall(r"\w+", t.text)]
 
 
 def _term(raw: str) -> Term | None:

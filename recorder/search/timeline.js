@@ -79,9 +79,16 @@ async function openSession(sid, selectFrame) {
     steps.append(li);
   }
   if (data.total > data.steps.length) steps.append(el("li", `… ${data.total - data.steps.length} more steps`, "meta"));
-  const first = [...steps.children].find((li) => selectFrame !== undefined && li.dataset.frame !== ""
-                                         && Number(li.dataset.frame) >= selectFrame) || steps.children[0];
-  if (selectFrame === undefined && first) first.click();
+  if (selectFrame === undefined) {
+    if (steps.children[0]) steps.children[0].click();
+    return;
+  }
+  // a search hit: mark the first step shown on or after the hit's frame
+  const at = [...steps.children].find((li) => li.dataset.frame !== "" && Number(li.dataset.frame) >= selectFrame);
+  if (at) {
+    at.classList.add("selected");
+    at.scrollIntoView({ block: "nearest" });
+  }
 }
 
 function sessionRow(s) {
