@@ -3,8 +3,11 @@ executable, local only, one-line errors, and the redaction's OCR handed to the i
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -107,3 +110,25 @@ def test_redact_hands_its_ocr_to_the_index(home: Path, user) -> None:
         # the index is the person's own: the on-screen email is findable, unlike in the redacted view
         assert lib.search(parse('screen:"ops@example.org"'))
     assert "1 typed" in _owntrace("index", s.id, "--rebuild").stdout
+
+
+def test_timeline_command_serves_until_ctrl_c(home: Path, user) -> None:
+    """(The page itself, in Chromium: test_search_timeline.py.)"""
+    indexer.index_session(_session(home, "echo hello\n", ["world"]), user)
+    proc = subprocess.Popen(["owntrace", "timeline", "--no-browser"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/([\w-]+)/", line)
+        assert m, line
+        conn = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=10)
+        conn.request("GET", f"/{m.group(2)}/api/search?q=hello")
+        hits = json.loads(conn.getresponse().read())["hits"]
+        conn.close()
+        assert {h["source"] for h in hits} == {"typed", "screen"}  # the second frame shows it too
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
