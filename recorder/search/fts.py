@@ -99,8 +99,16 @@ class SessionIndex:
         for row in self.conn.execute("SELECT source, text, t, t_end, frame, app, title FROM docs ORDER BY id"):
             yield Doc(*row)
 
-    def search(self, query: Query, t_min: int | None = None, t_max: int | None = None, limit: int = 50) -> list[Match]:
-        """The best `limit` matches of `query`, within [t_min, t_max] ns of the session start."""
+    def _run(self, sql: str, args: list) -> list[tuple]:
+        try:
+            return self.conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as e:  # the parser quotes every term, so this is a bug, not input
+            raise CorruptFile(f"the search index could not run the query: {e}") from None
+
+    def rank(self, query: Query, t_min: int | None = None, t_max: int | None = None, limit: int = 50
+             ) -> list[tuple[float, int]]:
+        """(score, doc id) of the best `limit` matches, within [t_min, t_max] ns of the session
+        start. Snippets cost far more than scores, so they come later, for the winners only."""
         where, args = ["fts MATCH ?"], [query.match()]
         if sources := query.sources():
             where.append(f"d.source IN ({','.join('?' * len(sources))})")
@@ -111,14 +119,21 @@ class SessionIndex:
         if t_max is not None:
             where.append("d.t <= ?")
             args.append(t_max)
-        sql = (
-            f"SELECT d.source, d.text, d.t, d.t_end, d.frame, d.app, d.title, "
-            f"bm25(fts, {', '.join(map(str, WEIGHTS))}) AS rank, "
-            f"snippet(fts, 0, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}) "
-            f"FROM fts JOIN docs d ON d.id = fts.rowid WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?"
-        )
-        try:
-            rows = self.conn.execute(sql, [*args, limit]).fetchall()
-        except sqlite3.OperationalError as e:  # the parser quotes every term, so this is a bug, not input
-            raise CorruptFile(f"the search index could not run the query: {e}") from None
-        return [Match(Doc(*r[:7]), -r[7], r[8]) for r in rows]
+        sql = (f"SELECT -bm25(fts, {', '.join(map(str, WEIGHTS))}) AS score, fts.rowid FROM fts "
+               f"JOIN docs d ON d.id = fts.rowid WHERE {' AND '.join(where)} ORDER BY score DESC LIMIT ?")
+        return self._run(sql, [*args, limit])
+
+    def matches(self, query: Query, ranked: list[tuple[float, int]]) -> list[Match]:
+        """The docs of `rank`'s answer, in its order, with their snippets."""
+        marks = ",".join("?" * len(ranked))
+        ids = [i for _, i in ranked]
+        snippets = dict(self._run(
+            f"SELECT rowid, snippet(fts, 0, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}) FROM fts "
+            f"WHERE fts MATCH ? AND rowid IN ({marks})", [query.match(), *ids]))
+        docs = {r[0]: Doc(*r[1:]) for r in self._run(
+            f"SELECT id, source, text, t, t_end, frame, app, title FROM docs WHERE id IN ({marks})", ids)}
+        return [Match(docs[i], score, snippets[i]) for score, i in ranked]
+
+    def search(self, query: Query, t_min: int | None = None, t_max: int | None = None, limit: int = 50) -> list[Match]:
+        """The best `limit` matches of `query` in this session, best first."""
+        return self.matches(query, self.rank(query, t_min, t_max, limit))

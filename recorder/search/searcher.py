@@ -140,20 +140,31 @@ class Library:
             raise NotFound("the search index is empty", hint)
 
     def search(self, query: Query, limit: int = 20) -> list[Hit]:
-        """The `limit` best matches over every indexed session, best first (recent first on ties)."""
-        self.refresh()
-        hits: list[Hit] = []
-        for sid, (s, index) in self.indexes.items():
+        """The `limit` best matches over every indexed session, best first (recent first on ties).
+        Every session ranks its matches; snippets are made only for the overall winners."""
+        ranked: list[tuple[float, str, str, int]] = []  # score, wall time, session, doc id
+        for sid, (s, index) in list(self.indexes.items()):
+            if not (s.path / "key.age").exists():  # deleted since it was loaded
+                self._drop(sid)
+                continue
             t0 = started(s)
             end = t0 + dt.timedelta(seconds=s.meta.duration_s or 0)
             if (query.since and end < query.since) or (query.until and t0 > query.until):
                 continue
             t_min = int((query.since - t0).total_seconds() * 1e9) if query.since and query.since > t0 else None
             t_max = int((query.until - t0).total_seconds() * 1e9) if query.until else None
-            for m in index.search(query, t_min, t_max, limit):
+            ranked += [(score, s.meta.started_at, sid, i) for score, i in index.rank(query, t_min, t_max, limit)]
+        ranked.sort(reverse=True)
+        winners: dict[str, list[tuple[float, int]]] = {}
+        for score, _, sid, i in ranked[:limit]:
+            winners.setdefault(sid, []).append((score, i))
+        hits: list[Hit] = []
+        for sid, docs in winners.items():
+            s, index = self.indexes[sid]
+            for m in index.matches(query, docs):
                 text, spans = split_marks(m.snippet)
                 secs = m.doc.t / 1e9
                 hits.append(Hit(sid, s.meta.name, m.doc.source, round(secs, 3), wall_time(s.meta.started_at, secs),
                                 m.doc.frame, m.doc.app, m.doc.title, text, spans, round(m.score, 4)))
         hits.sort(key=lambda h: (h.score, h.wall_time), reverse=True)
-        return hits[:limit]
+        return hits

@@ -102,6 +102,7 @@ class TimelineServer(LocalServer):
 
     def search(self, q: str, since: str, until: str) -> dict[str, Any]:
         query = parse(q, parse_when(since) if since else None, parse_when(until, end=True) if until else None)
+        self.library.refresh()  # sessions indexed, rebuilt or deleted since the page opened
         self.library.require_content()
         return {"hits": [h.to_obj() for h in self.library.search(query, SEARCH_LIMIT)],
                 "not_indexed": len(self.library.not_indexed)}
