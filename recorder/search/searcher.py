@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,8 +20,6 @@ from ..store import Session, list_sessions
 from .fts import MARK_END, MARK_START, SessionIndex
 from .indexer import INDEX_REL, not_indexable
 from .query import Query
-
-Progress = Callable[[int, int], None]
 
 
 def split_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
@@ -81,7 +78,7 @@ def own_sessions(root: Path) -> list[Session]:
 class Library:
     """The unsealed search indexes of one home, held in memory until `close`."""
 
-    def __init__(self, root: Path, user: UnlockedIdentity, progress: Progress | None = None) -> None:
+    def __init__(self, root: Path, user: UnlockedIdentity) -> None:
         own_home(root)
         self.root = root
         self._user = user
@@ -89,16 +86,16 @@ class Library:
         self._built: dict[str, int] = {}  # mtime of each loaded index file, to see a rebuild
         self.not_indexed: list[str] = []  # sessions search cannot see yet (study ones only if opted in)
         self.unreadable: list[tuple[str, str]] = []  # (session, why)
-        self.refresh(progress)
+        self.refresh()
 
-    def refresh(self, progress: Progress | None = None) -> None:
+    def refresh(self) -> None:
         """Load the indexes built (or rebuilt) since, drop those of sessions deleted since: a
         timeline left open keeps up with `owntrace index` and `owntrace delete`."""
         sessions = own_sessions(self.root)
         for sid in set(self.indexes) - {s.id for s in sessions}:
             self._drop(sid)
         self.not_indexed, self.unreadable = [], []
-        for k, s in enumerate(sessions, 1):
+        for s in sessions:
             try:
                 built = (s.path / INDEX_REL).stat().st_mtime_ns if (s.path / "key.age").exists() else None
             except FileNotFoundError:
@@ -115,8 +112,6 @@ class Library:
                     self._built[s.id] = built
                 except (CorruptFile, NotFound) as e:
                     self.unreadable.append((s.id, e.message))
-            if progress:
-                progress(k, len(sessions))
 
     def _drop(self, sid: str) -> None:
         if sid in self.indexes:
