@@ -223,7 +223,9 @@ def test_search_across_sessions_best_first_with_times_and_filters(home: Path, us
         assert {(h.session, h.source) for h in hits} >= {(a.id, "typed"), (a.id, "screen")}
         typed_hit = next(h for h in hits if h.source == "typed")
         assert typed_hit.app == "XTerm" and typed_hit.title == "ops shell" and typed_hit.frame == 1
-        assert 0 < typed_hit.t < 3 and typed_hit.wall_time.startswith(a.meta.started_at[:16])
+        assert 0 < typed_hit.t < 3
+        offset = dt.datetime.fromisoformat(typed_hit.wall_time) - dt.datetime.fromisoformat(a.meta.started_at)
+        assert abs(offset.total_seconds() - typed_hit.t) < 0.002
         assert "quokka" in typed_hit.snippet[slice(*typed_hit.highlights[0])]
         assert [h.session for h in lib.search(parse("typed:make"))] == [b.id]
         assert [(h.session, h.source) for h in lib.search(parse("title:tests screen:passed"))] == [(b.id, "screen")]
