@@ -22,7 +22,7 @@ from recorder.display import stop_process
 from recorder.search import indexer
 from tests import xhelpers as xh
 from tests.guards import scan_plaintext
-from tests.recording_helpers import recording, settle
+from tests.recording_helpers import recording, settle, wait_for
 from tests.search_kit import Writer
 
 pytestmark = pytest.mark.x11
@@ -32,8 +32,10 @@ SHOWN = random.choice(["copper", "velvet", "marble", "harbor", "meadow"]) + rand
 # the page builds the word from its reverse, so not even the page's own file holds it
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Incident notes</title></head>
 <body style="font: 34px sans-serif; margin: 40px; background: #fff; color: #111">
-<p>Incident notes</p><p id="w"></p>
-<script>document.getElementById("w").textContent = "Root cause: " + "REVERSED".split("").reverse().join("");</script>
+<p>Incident notes</p><p id="w">click to show</p>
+<script>document.addEventListener("click", () => {
+  document.getElementById("w").textContent = "Root cause: " + "REVERSED".split("").reverse().join("");
+});</script>
 </body></html>"""
 
 
@@ -80,7 +82,11 @@ def test_search_finds_typed_and_on_screen_words_and_nothing_is_in_clear(home, us
         shown_from = rec.writer.now()
         with chromium(page, xenv) as browser:
             xh.focus(browser, xenv)
-            xh.click(700, 300, xenv)  # an action: a frame of the page is taken just before it
+            settle(rec)
+            before = rec.writer.meta.frames
+            xh.click(700, 300, xenv)  # the page shows the word once clicked, so Chromium has the focus
+            # a frame just before the click, and one of the change it made
+            wait_for(lambda: rec.writer.meta.frames >= before + 2, 30, "the frame showing the word")
             settle(rec)
         session_id = rec.writer.meta.id
     assert _scan(needles) == []
