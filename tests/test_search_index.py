@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pyrage
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyrage import x25519
 
 from recorder import retention
@@ -53,6 +55,20 @@ def test_query_quotes_everything_so_no_fts_syntax_gets_through() -> None:
     assert 'OR' not in q.match().replace('"OR"', "")
     assert parse('http://example.org/a?b=c').terms == (Term("http://example.org/a?b=c"),)
     assert parse("don't").match() == '(text : "don\'t")'
+
+
+_INDEX = fts.SessionIndex(fts.build(VECTOR_DOCS, {}), "fuzz")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from('ab1 "*-:()^_\'.NEAROTappscreenyd\u00e9'), max_size=40))
+def test_any_query_is_an_answer_or_one_clear_error(text: str) -> None:
+    """Whatever is typed, FTS5 never sees syntax of its own: a result or a BadQuery, no crash."""
+    try:
+        q = parse(text)
+    except BadQuery:
+        return
+    _INDEX.search(q)
 
 
 @pytest.mark.parametrize("text, message", [
