@@ -310,3 +310,21 @@ def test_search_reads_only_this_users_own_sessions(home: Path, user, tmp_path: P
     assert "belongs to another user" in str(e.value)
     os.chown(home, os.getuid(), os.getgid())
     os.chown(mine.path, os.getuid(), os.getgid())
+
+
+def test_a_damaged_index_is_left_out_and_named_the_rest_is_searched(home: Path, user) -> None:
+    good = _session(home, "echo slatepiper\n", ["x"])
+    bad = _session(home, "echo slatepiper\n", ["y"])
+    for s in (good, bad):
+        indexer.index_session(s, user)
+    path = bad.path / indexer.INDEX_REL
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 2] ^= 0x40
+    path.write_bytes(bytes(blob))
+    with Library(home, user) as lib:
+        assert {h.session for h in lib.search(parse("slatepiper"))} == {good.id}
+        ((sid, why),) = lib.unreadable
+        assert sid == bad.id and "is truncated, corrupt or sealed to another key" in why
+    indexer.index_session(bad, user)  # `owntrace index --rebuild` repairs it from the recording
+    with Library(home, user) as lib:
+        assert {h.session for h in lib.search(parse("slatepiper"))} == {good.id, bad.id}
