@@ -90,7 +90,8 @@ def search(
             for h in hits:
                 _print_hit(h, sys.stdout.isatty())
         for sid, why in library.unreadable:
-            typer.echo(f"note: session {sid} was left out: {why}", err=True)
+            typer.echo(f"note: session {sid} was left out: {why}; `owntrace index {sid} --rebuild` rebuilds it",
+                       err=True)
         if library.not_indexed and not as_json:
             typer.echo(f"note: {len(library.not_indexed)} session(s) are not indexed yet: `owntrace index --all`", err=True)
     if not hits:
