@@ -61,7 +61,7 @@ def _print_hit(h: Hit, color: bool) -> None:
         word = h.snippet[a:b]
         text += h.snippet[pos:a] + (typer.style(word, bold=True, fg="yellow") if color else word)
         pos = b
-    text = (text + h.snippet[pos:]).replace("\n", " / ")
+    text = (text + h.snippet[pos:]).strip().replace("\n", " / ")
     frame = f" frame {h.frame}" if h.frame is not None else ""
     local = dt.datetime.fromisoformat(h.wall_time).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     typer.echo(f"{local}  {h.session}  +{h.t:.1f}s{frame}  {h.source:<6}  {h.app} — {h.title[:60]}")
