@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from recorder import control, store
 from recorder.demo.apps import CHROMIUM_FLAGS, find_chromium, offline_prefix
 from recorder.display import stop_process
 from recorder.search import indexer
@@ -124,3 +125,22 @@ def test_search_finds_typed_and_on_screen_words_and_nothing_is_in_clear(home, us
         gone = _search(word)
         assert gone.returncode == 1 and json.loads(gone.stdout)["hits"] == []
     assert _scan(needles) == []
+
+
+def test_stop_starts_the_indexer_and_the_session_becomes_searchable(home, user, xenv) -> None:
+    word = f"plover{secrets.token_hex(3)}"
+    shell_env = dict(xenv, HISTFILE="/dev/null")
+    with xh.xterm("stop shell", shell_env, geometry="48x10+20+40") as shell:
+        started = subprocess.run(["owntrace", "start"], capture_output=True, text=True, env=xenv, timeout=120)
+        assert started.returncode == 0, started.stderr
+        wait_for(lambda: (st := control.status(home)) is not None and st.frames >= 1, 60, "the recorder")
+        xh.focus(shell, xenv)
+        xh.type_text(f"echo {word}\n", xenv)
+        wait_for(lambda: control.status(home).events >= 2 * len(f"echo {word}\n"), 30, "the keys")
+        stopped = subprocess.run(["owntrace", "stop"], capture_output=True, text=True, env=xenv, timeout=120)
+    assert stopped.returncode == 0, stopped.stderr
+    session = store.resolve(home, stopped.stdout.strip())
+    assert stopped.stderr.startswith(f"indexing {session.id} for search in the background (pid ")
+    wait_for(lambda: indexer.is_indexed(session), 180, "the background indexer")
+    hits = json.loads(_search(f"typed:{word}").stdout)["hits"]
+    assert [(h["session"], h["source"]) for h in hits] == [(session.id, "typed")]
