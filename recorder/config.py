@@ -10,7 +10,7 @@ from pathlib import Path
 from recorder import limits
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
-from recorder.schema import Float, Int, ListOf, Obj, SchemaError, Str, check
+from recorder.schema import Bool, Float, Int, ListOf, Obj, SchemaError, Str, check
 from redaction import PHONE_REGIONS
 
 DEFAULT_CONFIG = f"""\
@@ -38,6 +38,13 @@ phone_regions = {json.dumps(list(PHONE_REGIONS))}
 [retention]
 # delete sessions older than this many days (0 keeps them until you delete them)
 days = 0
+
+[search]
+# index a session for `owntrace search` in the background after it stops (needs the
+# passphrase in $OWNTRACE_PASSPHRASE or the keyring; else run `owntrace index`)
+index_after_stop = true
+# study sessions are indexed only when this is true (or with `owntrace index --include-study`)
+index_studies = false
 """
 
 
@@ -51,6 +58,8 @@ class Config:
     deny: list[str] = field(default_factory=list)
     phone_regions: list[str] = field(default_factory=lambda: list(PHONE_REGIONS))
     retention_days: int = 0
+    index_after_stop: bool = True
+    index_studies: bool = False
 
 
 _TEXTS = ListOf(Str(1000), 10_000)
@@ -62,6 +71,7 @@ SCHEMA = Obj({
     "redaction": Obj({"deny": _TEXTS, "phone_regions": ListOf(Str(10), 300)}, extra=False, what="a table"),
     # past a century the date arithmetic overflows
     "retention": Obj({"days": Int(0, 100 * 366)}, extra=False, what="a table"),
+    "search": Obj({"index_after_stop": Bool(), "index_studies": Bool()}, extra=False, what="a table"),
 }, extra=False, what="a table")
 
 
@@ -80,6 +90,7 @@ def load(root: Path) -> Config:
     d = Config()
     capture, exclude = obj.get("capture", {}), obj.get("exclude", {})
     redaction, retention = obj.get("redaction", {}), obj.get("retention", {})
+    search = obj.get("search", {})
     return Config(
         max_fps=float(capture.get("max_fps", d.max_fps)),
         keyframe_s=float(capture.get("keyframe_s", d.keyframe_s)),
@@ -89,6 +100,8 @@ def load(root: Path) -> Config:
         deny=redaction.get("deny", d.deny),
         phone_regions=redaction.get("phone_regions", d.phone_regions),
         retention_days=retention.get("days", d.retention_days),
+        index_after_stop=search.get("index_after_stop", d.index_after_stop),
+        index_studies=search.get("index_studies", d.index_studies),
     )
 
 

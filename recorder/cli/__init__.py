@@ -8,7 +8,7 @@ import sys
 import typer
 
 from recorder import paths
-from recorder.cli import demo_cmds, identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds
+from recorder.cli import demo_cmds, identity_cmds, record_cmds, redact_cmds, review_cmds, search_cmds, study_cmds
 from recorder.errors import OwnTraceError
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds, demo_cmds):
+for module in (identity_cmds, record_cmds, redact_cmds, review_cmds, study_cmds, demo_cmds, search_cmds):
     module.register(app)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from recorder import keys, paths
+from recorder.childenv import open_browser
 from recorder.errors import OwnTraceError
 from recorder.store.retention import Retention
 
@@ -71,3 +73,12 @@ class ProgressBar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
+
+
+def open_page(url: str) -> None:
+    """Open a local page's one-time link in the user's browser, or say how to."""
+    # without a graphical session webbrowser falls back to console browsers that take over the terminal
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        typer.echo("no graphical session here: open the link above in a browser on this machine")
+        return
+    open_browser(url, lambda: typer.echo("could not start a browser: open the link above yourself"))

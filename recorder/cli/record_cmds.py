@@ -13,6 +13,8 @@ from recorder import paths
 from recorder.capture import control
 from recorder.capture import doctor as doctor_mod
 from recorder.capture.recording import Recording
+from recorder.errors import OwnTraceError
+from recorder.search.indexer import index_in_background
 from recorder.study import record_options
 
 Duration = Annotated[float | None, typer.Option("--duration", min=0.1, help="stop after this many seconds")]
@@ -34,6 +36,17 @@ def record(duration: Duration = None, task: Task = "", name: Name = "", study: S
         print(rec.retention.message(), file=sys.stderr)
     print(f"recorded {meta.duration_s:.1f}s: {meta.events} events, {meta.frames} frames", file=sys.stderr)
     typer.echo(meta.id)
+    _index_after_stop(meta.id)
+
+
+def _index_after_stop(session_id: str) -> None:
+    """The recorder holds public keys only: indexing runs in a process of its own, if at all."""
+    try:
+        line = index_in_background(paths.home(), session_id)
+    except OwnTraceError as e:  # the recording is safe; only its indexing is not started
+        line = f"not indexed for search: {e.message}"
+    if line:
+        print(line, file=sys.stderr)
 
 
 def start(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:
@@ -47,6 +60,7 @@ def stop() -> None:
     """Stop the background recorder; prints the session id."""
     st = control.stop(paths.home())
     typer.echo(st.session)
+    _index_after_stop(st.session)
 
 
 def pause() -> None:

@@ -11,6 +11,8 @@ import typer
 from recorder import paths
 from recorder.cli.common import PassphraseFile, ProgressBar, SessionRef, unlock
 from recorder.errors import OwnTraceError
+from recorder.search import indexer
+from recorder.search.text import ScreenText
 from recorder.store import session as store
 
 
@@ -19,14 +21,17 @@ def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile =
     root = paths.home()
     s = store.resolve(root, session)
     user = unlock(passphrase_file)
-    from recorder.redact import (
-        session as redact,  # presidio and spaCy take seconds to load: only once the input is known good
-    )
+    # presidio and spaCy take seconds to load: only once the input is known good
+    from recorder.redact import session as redact
 
     redact.ensure_redactable(s)
+    # the redaction OCRs every frame: hand its words to the search index instead of OCRing twice
+    screen = ScreenText() if indexer.not_indexable(s, root) is None and not indexer.is_indexed(s) else None
     with ProgressBar("redacting") as bar:
-        report = redact.redact_session(root, s, user, progress=bar)
+        report = redact.redact_session(root, s, user, progress=bar, on_frame_words=screen.add if screen else None)
     typer.echo(f"session {s.id} redacted: {report.summary()}")
+    if screen is not None:
+        typer.echo(indexer.index_session(s, user, screen=screen).line())
     for w in report.withheld:
         typer.echo(f"  withheld {w['item']}: {w['reason']}")
     if report.flagged:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from recorder import keys, paths
-from recorder.childenv import open_browser
-from recorder.cli.common import PassphraseFile, ProgressBar, SessionRef, confirm, human_bytes, say_retention, unlock
+from recorder.cli.common import (
+    PassphraseFile,
+    ProgressBar,
+    SessionRef,
+    confirm,
+    human_bytes,
+    open_page,
+    say_retention,
+    unlock,
+)
 from recorder.errors import MalformedInput, OwnTraceError, Tampered
 from recorder.export.bundle import FORMATS, TRAJECTORY_FORMATS, export_session
 from recorder.export.verify import verify_bundle
@@ -27,14 +33,6 @@ from recorder.store import retention
 def _open_view(session: str, passphrase_file: Path | None) -> RedactedView:
     s = retention.resolve_kept(paths.home(), session, say_retention)
     return RedactedView(s, unlock(passphrase_file))
-
-
-def _open_browser(url: str) -> None:
-    # without a graphical session webbrowser falls back to console browsers that take over the terminal
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        typer.echo("no graphical session here: open the link above in a browser on this machine")
-        return
-    open_browser(url, lambda: typer.echo("could not start a browser: open the link above yourself"))
 
 
 def review(
@@ -55,7 +53,7 @@ def review(
     typer.echo(f"reviewing session {view.meta.id}: {server.url}")
     typer.echo("the link opens the page once (a cookie keeps that browser in); do not share it. Ctrl-C stops the review.")
     if not no_browser:
-        _open_browser(server.url)
+        open_page(server.url)
     outcome = server.wait()
     if outcome == "approved":
         typer.echo(f"approved. next: owntrace export {view.meta.id} --out PATH")

@@ -96,10 +96,11 @@ def ensure_redactable(session: Session) -> None:
 
 def redact_session(
     root: Path, session: Session, user: UnlockedIdentity, *, progress: Progress | None = None,
-    detector: Detector | None = None,
+    detector: Detector | None = None, on_frame_words: Callable[[int, list], None] | None = None,
 ) -> Report:
     """Write the session's redacted view and report (see the module docstring); `detector`
-    defaults to the user's config plus the session's study terms."""
+    defaults to the user's config plus the session's study terms. `on_frame_words(n, words)`
+    receives each frame's raw OCR words, so the search index need not OCR the session again."""
     ensure_redactable(session)
     key = session.key(user)
     damaged: list[str] = []
@@ -139,6 +140,8 @@ def redact_session(
             (session.path / frame_rel(n)).unlink(missing_ok=True)
         else:
             session.write_sealed(frame_rel(n), buf.getvalue())
+            if on_frame_words:
+                on_frame_words(n, redactor.words)
             for f in result.findings:
                 report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox)))
             for box, reason in result.flagged:

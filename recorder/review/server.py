@@ -67,6 +67,9 @@ class Gate:
         self._code: str | None = secrets.token_urlsafe(24)  # in the URL handed to the browser
         self.open_url = f"{self.origin}/open/{self._code}"
         self.cookie = secrets.token_urlsafe(32)  # never in a URL
+        # a browser sends a host's cookies to all its ports: one name per server, so the timeline
+        # and a review it opens do not overwrite each other's
+        self.cookie_name = f"{COOKIE}_{port}"
         self.csrf = secrets.token_urlsafe(24)
         self._lock = threading.Lock()
 
@@ -78,12 +81,15 @@ class Gate:
             self._code = None
             return True
 
+    def cookie_header(self) -> str:
+        return f"{self.cookie_name}={self.cookie}"
+
     def set_cookie(self) -> str:
-        return f"{COOKIE}={self.cookie}; HttpOnly; SameSite=Strict; Path=/"
+        return f"{self.cookie_header()}; HttpOnly; SameSite=Strict; Path=/"
 
     def has_cookie(self, header: str | None) -> bool:
         try:
-            morsel = SimpleCookie(header or "").get(COOKIE)
+            morsel = SimpleCookie(header or "").get(self.cookie_name)
         except CookieError:
             return False
         return morsel is not None and hmac.compare_digest(morsel.value.encode(), self.cookie.encode())
@@ -235,20 +241,19 @@ class SecureHandler(BaseHTTPRequestHandler):
         self._send(404, b"not found")
 
 
-class ReviewServer:
-    """Serves one session's review until it is approved or closed."""
+class LocalServer:
+    """A local page's server on 127.0.0.1 behind its Gate (the review, and the search timeline,
+    whose handler is a SecureHandler too and so keeps every rule above)."""
 
-    def __init__(self, view: RedactedView, port: int = 0, *, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
-        self.view = view
+    def __init__(self, handler: type[SecureHandler], port: int, name: str, *,
+                 idle_timeout: float = IDLE_TIMEOUT_S) -> None:
         self.lock = threading.Lock()
-        self.record = load_review(view)
-        self.finished = threading.Event()
-        self.outcome = ""  # approved | closed
-        self.httpd = SecureHTTPServer(("127.0.0.1", port), _Handler, idle_timeout=idle_timeout)
+        self.httpd = SecureHTTPServer(("127.0.0.1", port), handler, idle_timeout=idle_timeout)
         self.httpd.review = self  # type: ignore[attr-defined]
         self.gate = self.httpd.gate
         self.port = self.httpd.server_address[1]
         self.host, self.origin, self.csrf = self.gate.host, self.gate.origin, self.gate.csrf
+        self._name = name
         self._thread: threading.Thread | None = None
 
     @property
@@ -257,8 +262,25 @@ class ReviewServer:
         return self.gate.open_url
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="review-server", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name=self._name, daemon=True)
         self._thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+class ReviewServer(LocalServer):
+    """Serves one session's review until it is approved or closed."""
+
+    def __init__(self, view: RedactedView, port: int = 0, *, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
+        self.view = view
+        self.record = load_review(view)
+        self.finished = threading.Event()
+        self.outcome = ""  # approved | closed
+        super().__init__(_Handler, port, "review-server", idle_timeout=idle_timeout)
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the review ends; Ctrl-C ends it too. Returns the outcome."""
@@ -268,12 +290,6 @@ class ReviewServer:
             self.outcome = self.outcome or "interrupted"
         self.stop()
         return self.outcome
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
 
     def finish(self, outcome: str) -> None:
         self.outcome = outcome

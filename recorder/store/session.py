@@ -316,7 +316,7 @@ class Session:
     def destroy(self, raw_only: bool = False) -> None:
         """Crypto-shred: the sealed key goes first, so nothing left can be decrypted."""
         if raw_only:
-            for sub in ("journal", "frames"):
+            for sub in ("journal", "frames", "search"):  # the search index holds raw text too
                 shutil.rmtree(self.path / sub, ignore_errors=True)
             self.meta.state = State.RAW_DELETED
             self.save_meta()

@@ -14,7 +14,7 @@ from playwright.sync_api import expect, sync_playwright
 from recorder.export.bundle import export_session
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import load_review
-from recorder.review.server import COOKIE, ReviewServer
+from recorder.review.server import ReviewServer
 from tests.support.browser import CHROMIUM_ARGS
 from tests.support.review_kit import SECRET_BOX, Builder, standard_session
 
@@ -33,7 +33,7 @@ def server(home: Path, user):
 def _request(srv: ReviewServer, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
     """A request as the page makes it: with the session cookie unless `headers` drops it (None)."""
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    hdrs = {k: v for k, v in {"Host": srv.host, "Cookie": f"{COOKIE}={srv.gate.cookie}", **(headers or {})}.items()
+    hdrs = {k: v for k, v in {"Host": srv.host, "Cookie": srv.gate.cookie_header(), **(headers or {})}.items()
             if v is not None}
     conn.request(method, path, body=body, headers=hdrs)
     r = conn.getresponse()
@@ -52,7 +52,7 @@ def test_refuses_missing_cookie_foreign_host_and_cross_origin(server: ReviewServ
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
     assert "script-src 'self'" in headers["Content-Security-Policy"] and headers["Cache-Control"] == "no-store"
     assert _request(server, "GET", "/api/session", {"Cookie": None})[0] == 403
-    assert _request(server, "GET", "/", {"Cookie": f"{COOKIE}={server.gate.cookie[:-1]}x"})[0] == 403
+    assert _request(server, "GET", "/", {"Cookie": f"{server.gate.cookie_name}={server.gate.cookie[:-1]}x"})[0] == 403
     assert _request(server, "GET", "/frame/1", {"Cookie": None})[0] == 403
     # DNS rebinding: the browser would send the attacker's name as Host
     assert _request(server, "GET", "/api/session", {"Host": f"evil.example:{server.port}"})[0] == 421

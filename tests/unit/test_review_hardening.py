@@ -14,7 +14,7 @@ import pytest
 
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import load_review
-from recorder.review.server import COOKIE, MAX_CONNECTIONS, SECURITY_HEADERS, ReviewServer
+from recorder.review.server import MAX_CONNECTIONS, SECURITY_HEADERS, ReviewServer
 from tests.support.review_kit import standard_session
 
 IDLE_S = 3.0  # the server's idle timeout in these tests (10 s by default); long enough to accept 40 sockets
@@ -54,7 +54,7 @@ def post(srv: ReviewServer, path: str, body: bytes) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=WAIT_S)
     conn.request("POST", path, body=body, headers={
         "Host": srv.host, "Origin": srv.origin, "X-CSRF-Token": srv.csrf, "Content-Type": "application/json",
-        "Cookie": f"{COOKIE}={srv.gate.cookie}"})
+        "Cookie": srv.gate.cookie_header()})
     r = conn.getresponse()
     data = r.read()
     conn.close()
@@ -68,7 +68,7 @@ def test_the_link_opens_the_page_once_and_the_cookie_is_strict(server: ReviewSer
     status, headers, _ = get(server, path)
     assert status == 303 and headers["Location"] == "/"
     cookie = headers["Set-Cookie"]
-    assert cookie.startswith(f"{COOKIE}={server.gate.cookie};")
+    assert cookie.startswith(f"{server.gate.cookie_header()};")
     assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= {p.strip() for p in cookie.split(";")}
     status, _, body = get(server, path)  # a process that read the link from a command line
     assert status == 403 and b"used already" in body
@@ -94,7 +94,7 @@ def test_idle_sockets_are_bounded_and_timed_out(server: ReviewServer) -> None:
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() <= before
-    assert get(server, "/", {"Cookie": f"{COOKIE}={server.gate.cookie}"})[0] == 200
+    assert get(server, "/", {"Cookie": server.gate.cookie_header()})[0] == 200
 
 
 @pytest.mark.parametrize("body", [
