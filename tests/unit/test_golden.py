@@ -39,7 +39,8 @@ def session() -> Session:
 
 def test_the_vectors_stay_tiny() -> None:
     vectors = [p for p in GOLDEN.rglob("*") if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts]
-    assert len(vectors) == 16 and sum(p.stat().st_size for p in vectors) < 12_000
+    # about 10 KB, plus 27 KB for the search index (a serialized SQLite database, sealed)
+    assert len(vectors) == 16 and sum(p.stat().st_size for p in vectors) < 40_000
 
 
 def test_session_segments_read_as_the_recorded_events(session: Session, golden_user) -> None:

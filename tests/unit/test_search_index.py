@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pyrage import x25519
 
 from recorder.errors import CorruptFile, NotFound
+from recorder.redact import view as redacted_view
 from recorder.search import fts, indexer
 from recorder.search.query import BadQuery, Term, parse, parse_when
 from recorder.search.searcher import Library, split_marks
@@ -267,8 +268,9 @@ def test_deleted_session_is_gone_from_search_and_raw_delete_takes_the_index(home
         lib.refresh()
         assert {h.session for h in lib.search(parse("cobaltfinch"))} == {b.id, c.id}
         retention.delete_session(c)
-    b.write_sealed("redacted/journal.jsonl.age", b"")  # a redacted view exists, so --raw-only is allowed
-    retention.delete_session(b, raw_only=True)
+    for rel in (redacted_view.JOURNAL, redacted_view.REPORT):  # a redacted view exists, so --raw-only is allowed
+        b.write_sealed(rel, b"")
+    redacted_view.delete_raw(b)
     assert not b.has(indexer.INDEX_REL)
     with Library(home, user) as lib, pytest.raises(NotFound) as e:
         lib.require_content()
