@@ -6,6 +6,8 @@ clock and hands it on at once, so the X record buffer never backs up.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable
 
 from recorder.store.records import Event
@@ -58,6 +60,22 @@ def _flush_record_disable(listener) -> None:
         pass  # the server is gone, and with it the listener's connection
 
 
+_listener_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+_default_excepthook = threading.excepthook
+
+
+def _quiet_when_the_server_is_gone(args: threading.ExceptHookArgs) -> None:
+    """pynput's listener threads raise when the X server closes under them (a desktop session
+    ending, the demo's Xvfb stopping): nothing is lost then, since the recorder notices the
+    server going away on its own, so no traceback is printed for it."""
+    from Xlib import error
+
+    gone = (error.ConnectionClosedError, BrokenPipeError, ConnectionResetError)
+    if args.thread in _listener_threads and isinstance(args.exc_value, gone):
+        return
+    _default_excepthook(args)
+
+
 class InputListeners:
     """Starts pynput's keyboard and mouse listeners; `emit(event)` gets every input event."""
 
@@ -71,6 +89,8 @@ class InputListeners:
         self._mouse = mouse.Listener(on_move=self._move, on_click=self._click, on_scroll=self._scroll)
 
     def start(self) -> None:
+        threading.excepthook = _quiet_when_the_server_is_gone
+        _listener_threads.update((self._keyboard, self._mouse))
         self._keyboard.start()
         self._mouse.start()
         self._keyboard.wait()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import signal
@@ -13,6 +12,7 @@ from pyrage import x25519
 from typer.testing import CliRunner
 
 from recorder.cli import app
+from tests.support.browser import open_link
 from tests.support.cli import OWNTRACE
 from tests.support.guards import traced
 from tests.support.review_kit import standard_session
@@ -55,14 +55,8 @@ def test_review_command_serves_until_ctrl_c(home: Path, user) -> None:
     proc = subprocess.Popen([*OWNTRACE, "review", s.id, "--no-browser"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
-        line = proc.stdout.readline()
-        m = re.search(r"http://(127\.0\.0\.1:(\d+))(/open/[\w-]+)", line)
-        assert m, line
-        conn = http.client.HTTPConnection("127.0.0.1", int(m.group(2)), timeout=10)
-        conn.request("GET", m.group(3))  # the one-time link, exchanged for the session cookie
-        opened = conn.getresponse()
-        opened.read()
-        conn.request("GET", "/", headers={"Cookie": opened.getheader("Set-Cookie").split(";")[0]})
+        conn, cookie = open_link(proc.stdout.readline())  # the one-time link, exchanged for the cookie
+        conn.request("GET", "/", headers={"Cookie": cookie})
         page = conn.getresponse().read().decode()
         conn.close()
         assert '<script src="app.js" defer></script>' in page and "<script>" not in page

@@ -3,10 +3,8 @@ executable, local only, one-line errors, and the redaction's OCR handed to the i
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import re
 import signal
 import subprocess
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 from recorder.search import indexer
 from recorder.search.query import parse
 from recorder.search.searcher import Library
+from tests.support.browser import open_link
 from tests.support.cli import OWNTRACE
 from tests.support.guards import scan_plaintext, traced
 from tests.support.recording import wait_for
@@ -119,11 +118,8 @@ def test_timeline_command_serves_until_ctrl_c(home: Path, user) -> None:
     proc = subprocess.Popen([*OWNTRACE, "timeline", "--no-browser"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
-        line = proc.stdout.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)/([\w-]+)/", line)
-        assert m, line
-        conn = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=10)
-        conn.request("GET", f"/{m.group(2)}/api/search?q=hello")
+        conn, cookie = open_link(proc.stdout.readline())
+        conn.request("GET", "/api/search?q=hello", headers={"Cookie": cookie})
         hits = json.loads(conn.getresponse().read())["hits"]
         conn.close()
         assert {h["source"] for h in hits} == {"typed", "screen"}  # the second frame shows it too

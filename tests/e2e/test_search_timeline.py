@@ -39,35 +39,40 @@ def timeline(home: Path, user):
     library.close()
 
 
-def _get(srv: TimelineServer, path: str, host: str | None = None, method: str = "GET"):
+def _get(srv: TimelineServer, path: str, host: str | None = None, method: str = "GET", cookie: bool = True):
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    conn.request(method, path, headers={"Host": host or srv.host})
+    headers = {"Host": host or srv.host, **({"Cookie": srv.gate.cookie_header()} if cookie else {})}
+    conn.request(method, path, headers=headers)
     r = conn.getresponse()
     data = r.read()
     conn.close()
     return r.status, dict(r.getheaders()), data
 
 
-def test_refuses_missing_token_foreign_host_and_writes(timeline: TimelineServer) -> None:
-    t = timeline.token
+def test_refuses_no_cookie_foreign_host_and_writes(timeline: TimelineServer) -> None:
     assert timeline.httpd.server_address[0] == "127.0.0.1"
-    status, headers, _ = _get(timeline, f"/{t}/api/days")
+    status, headers, _ = _get(timeline, "/api/days")
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
     assert "script-src 'self'" in headers["Content-Security-Policy"] and headers["Cache-Control"] == "no-store"
     assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "no-referrer"
-    assert _get(timeline, "/api/days")[0] == 403
-    assert _get(timeline, f"/{t[:-1]}x/api/search?q=otterbay")[0] == 403
-    assert _get(timeline, f"/{t}/api/days", host=f"localhost:{timeline.port}")[0] == 421
-    assert _get(timeline, f"/{t}/api/days", method="POST")[0] == 405
-    assert _get(timeline, f"/{t}/api/days", method="DELETE")[0] == 405
+    assert _get(timeline, "/api/days", cookie=False)[0] == 403
+    assert _get(timeline, "/api/days", host=f"localhost:{timeline.port}")[0] == 421
+    assert _get(timeline, "/api/days", method="POST")[0] == 405
+    assert _get(timeline, "/api/days", method="DELETE")[0] == 405
     notes = timeline.sessions[0]  # type: ignore[attr-defined]
-    status, headers, data = _get(timeline, f"/{t}/frame/{notes.id}/2")
+    status, headers, data = _get(timeline, f"/frame/{notes.id}/2")
     assert status == 200 and headers["Content-Type"] == "image/png" and Image.open(io.BytesIO(data)).size == (800, 300)
-    status, _, data = _get(timeline, f"/{t}/api/search?q=%22unclosed")
+    status, _, data = _get(timeline, "/api/search?q=%22unclosed")
     assert status == 409 and b"unclosed quote" in data
     # a session with no redacted view has no review to link to: a clear answer, no server
-    status, _, data = _get(timeline, f"/{t}/review/{notes.id}")
+    status, _, data = _get(timeline, f"/review/{notes.id}")
     assert status == 409 and b"has no redacted view yet" in data and timeline.reviews == {}
+    # a review opened from the timeline sets a cookie of its own name: the timeline's stays valid
+    reviewed = timeline.sessions[1]  # type: ignore[attr-defined]
+    status, headers, _ = _get(timeline, f"/review/{reviewed.id}")
+    review = timeline.reviews[reviewed.id]
+    assert status == 303 and headers["Location"] == review.url
+    assert review.gate.cookie_name != timeline.gate.cookie_name
 
 
 def test_timeline_in_chromium_days_sessions_steps_search_and_review_link(timeline: TimelineServer) -> None:
