@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -13,6 +14,11 @@ from recorder import keys, paths
 from recorder.childenv import open_browser
 from recorder.errors import OwnTraceError
 from recorder.store.retention import Retention
+
+if TYPE_CHECKING:
+    from recorder.review.server import LocalServer
+
+S = TypeVar("S", bound="LocalServer")
 
 PassphraseFile = Annotated[
     Path | None,
@@ -82,3 +88,18 @@ def open_page(url: str) -> None:
         typer.echo("no graphical session here: open the link above in a browser on this machine")
         return
     open_browser(url, lambda: typer.echo("could not start a browser: open the link above yourself"))
+
+
+def serve_page(make: Callable[[], S], port: int, label: str, what: str, browser: bool) -> S:
+    """Start a local page's server (`make` binds it to 127.0.0.1:`port`), print its one-time link
+    and open it in the browser unless told not to."""
+    try:
+        server = make()
+    except OSError as e:
+        raise OwnTraceError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}", "choose another --port or leave it out") from None
+    server.start()
+    typer.echo(f"{label}: {server.url}")
+    typer.echo(f"the link opens the page once (a cookie keeps that browser in); do not share it. Ctrl-C stops the {what}.")
+    if browser:
+        open_page(server.url)
+    return server

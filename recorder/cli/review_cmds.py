@@ -14,8 +14,8 @@ from recorder.cli.common import (
     SessionRef,
     confirm,
     human_bytes,
-    open_page,
     say_retention,
+    serve_page,
     unlock,
 )
 from recorder.errors import MalformedInput, OwnTraceError, Tampered
@@ -45,15 +45,8 @@ def review(
     from recorder.review.server import ReviewServer
 
     view = _open_view(session, passphrase_file)
-    try:
-        server = ReviewServer(view, port)
-    except OSError as e:
-        raise OwnTraceError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}", "choose another --port or leave it out") from None
-    server.start()
-    typer.echo(f"reviewing session {view.meta.id}: {server.url}")
-    typer.echo("the link opens the page once (a cookie keeps that browser in); do not share it. Ctrl-C stops the review.")
-    if not no_browser:
-        open_page(server.url)
+    server = serve_page(lambda: ReviewServer(view, port), port, f"reviewing session {view.meta.id}", "review",
+                        not no_browser)
     outcome = server.wait()
     if outcome == "approved":
         typer.echo(f"approved. next: owntrace export {view.meta.id} --out PATH")

@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 
 from recorder import paths
-from recorder.cli.common import PassphraseFile, ProgressBar, open_page, unlock
-from recorder.errors import OwnTraceError
+from recorder.cli.common import PassphraseFile, ProgressBar, serve_page, unlock
 from recorder.search import indexer
 from recorder.search.query import parse, parse_when
 from recorder.search.searcher import Hit, Library
@@ -103,17 +102,7 @@ def timeline(
     user = unlock(passphrase_file)
     library = Library(root, user)
     try:
-        server = TimelineServer(library, user, port)
-    except OSError as e:
-        library.close()
-        raise OwnTraceError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}", "choose another --port or leave it out") from None
-    server.start()
-    typer.echo(f"timeline: {server.url}")
-    typer.echo("the link opens the page once (a cookie keeps that browser in); do not share it. Ctrl-C stops the server.")
-    if not no_browser:
-        open_page(server.url)
-    try:
-        server.wait()
+        serve_page(lambda: TimelineServer(library, user, port), port, "timeline", "server", not no_browser).wait()
     finally:
         library.close()
 
