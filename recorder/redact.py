@@ -19,6 +19,7 @@ from pathlib import Path
 from redaction import typed
 from redaction.detect import Detector, SessionDetector
 from redaction.findings import Finding, apply
+from redaction.image import ImageResult
 from redaction.report import Report, ReportFinding
 
 from . import config
@@ -130,51 +131,71 @@ def redact_session(
     runs = typed.rebuild(events)
     typed_findings, failed = _typed(runs, events, detector, lambda i: False)
     values = [(tf.value, tf.finding.entity) for tf in typed_findings if tf.value]
-    screen_detector = SessionDetector(detector, values) if values else detector
+    screen_detector = SessionDetector(detector, values)
+    names = screen_detector.names
+    for tf in typed_findings:  # names typed, and in window titles, are known before the first frame
+        names.learn(tf.value, [replace(tf.finding, start=0, end=len(tf.value))])
+    titles = [(i, str(e.get("title"))) for i, e in enumerate(events) if e.kind == "window" and e.get("title")]
+    for _, title in titles:
+        try:
+            screen_detector.find(title)
+        except Exception:  # noqa: S110 - the title pass below withholds it
+            pass
     redactor, ocr_problem = _frame_redactor(screen_detector)
     report.engine["ocr"] = redactor.engine if redactor else "unavailable"
 
-    bullets: set[int] = set()
+    screens: dict[int, tuple[ImageResult, int]] = {}  # frame -> (result without pixels, names known then)
     for n in frames:
-        item = f"frame:{n}"
         try:
             if redactor is None:
                 raise RuntimeError(ocr_problem)
             result = redactor.redact(session.frame_image(key, n))
-            buf = io.BytesIO()
-            result.image.save(buf, format="PNG")
+            _write_frame(session, n, result)
+            screens[n] = (replace(result, image=None), names.size)
         except Exception as e:  # fail closed: this frame is not in the redacted view
-            report.withhold(item, str(e) or type(e).__name__)
+            report.withhold(f"frame:{n}", str(e) or type(e).__name__)
             (session.path / frame_rel(n)).unlink(missing_ok=True)
-        else:
-            session.write_sealed(frame_rel(n), buf.getvalue())
-            for f in result.findings:
-                report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox)))
-            for box, reason in result.flagged:
-                report.flag(item, list(box), reason)
-                if "bullets" in reason:
-                    bullets.add(n)
         done += 1
         if progress:
             progress(done, total)
+    # names found on a later frame are filled on the earlier frames too
+    for n, (result, known) in screens.items():
+        if known == names.size:
+            continue
+        try:
+            again = redactor.again(session.frame_image(key, n), result)
+            if again:
+                _write_frame(session, n, again)
+                screens[n] = (replace(again, image=None), names.size)
+        except Exception as e:  # fail closed
+            report.withhold(f"frame:{n}", str(e) or type(e).__name__)
+            (session.path / frame_rel(n)).unlink(missing_ok=True)
+            del screens[n]
     _remove_stale_frames(session, set(frames))
+    bullets: set[int] = set()
+    for n, (result, _) in screens.items():
+        item = f"frame:{n}"
+        for f in result.findings:
+            report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox),
+                                                 detector=f.detector))
+        for box, reason in result.flagged:
+            report.flag(item, list(box), reason)
+            if "bullets" in reason:
+                bullets.add(n)
 
-    if bullets:  # a bullets-only field was on screen: what was typed then is a password
-        frame_at = _latest_frame_before(events)
-        typed_findings, failed = _typed(runs, events, detector, lambda i: frame_at[i] in bullets)
+    # typed text again with everything the session showed: a name read on a frame is a name typed
+    frame_at = _latest_frame_before(events)
+    typed_findings, failed = _typed(runs, events, screen_detector, lambda i: frame_at[i] in bullets)
     for run, error in failed:
         report.withhold(f"typed:{run.start}", f"text detection failed: {error}")
     for tf in typed_findings:
         if tf.finding.entity != WITHHELD:
             f = tf.finding
             report.findings.append(ReportFinding(f"typed:{tf.run}", "typed", f.entity, f.score,
-                                                 span=[f.start, f.end], events=tf.events))
+                                                 span=[f.start, f.end], events=tf.events, detector=f.detector))
     overrides: dict[int, dict] = typed.redactions(events, typed_findings)
 
-    for i, e in enumerate(events):
-        if e.kind != "window" or not e.get("title"):
-            continue
-        title = str(e.get("title"))
+    for i, title in titles:
         try:
             found = screen_detector.find(title)  # a title can show a typed value too (a search, a file name)
         except Exception as ex:
@@ -183,8 +204,8 @@ def redact_session(
             continue
         if found:
             overrides[i] = {"title": apply(title, found)}
-            report.findings += [ReportFinding(f"title:{i}", "title", f.entity, f.score, span=[f.start, f.end])
-                                for f in found]
+            report.findings += [ReportFinding(f"title:{i}", "title", f.entity, f.score, span=[f.start, f.end],
+                                              detector=f.detector) for f in found]
 
     redacted = [replace(e, data={**e.data, **overrides[i]}) if i in overrides else e for i, e in enumerate(events)]
     session.write_sealed(JOURNAL, "".join(e.to_json() + "\n" for e in redacted).encode())
@@ -195,7 +216,13 @@ def redact_session(
     return report
 
 
-def _typed(runs: list[typed.TypedRun], events: list[Event], detector: Detector, prompted: Callable[[int], bool]
+def _write_frame(session: Session, n: int, result: ImageResult) -> None:
+    buf = io.BytesIO()
+    result.image.save(buf, format="PNG")
+    session.write_sealed(frame_rel(n), buf.getvalue())
+
+
+def _typed(runs: list[typed.TypedRun], events: list[Event], detector: Detector | SessionDetector, prompted: Callable[[int], bool]
            ) -> tuple[list[typed.TypedFinding], list[tuple[typed.TypedRun, str]]]:
     """Findings in every typed run; a run whose detection fails loses all its characters."""
     found: list[typed.TypedFinding] = []

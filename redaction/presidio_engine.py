@@ -3,8 +3,9 @@
 An AnalyzerEngine built with no NLP engine downloads en_core_web_lg, and the email recognizer makes
 tldextract fetch the public suffix list; neither may happen here. The NLP engine is a blank
 spaCy English pipeline built in code (lemmas = lowercased tokens, so context words such as
-"phone" or "card" still raise scores), or an installed `en_core_web_sm` when one is importable,
-which adds PERSON / LOCATION / ORGANIZATION.
+"phone" or "card" still raise scores), plus the NER of the English pipeline that
+`redaction.lexicon.ner_model_path` finds (loaded from its folder), which adds PERSON / LOCATION /
+ORGANIZATION.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import phonenumbers  # noqa: E402
 import spacy  # noqa: E402
 import tldextract.tldextract  # noqa: E402
 from spacy.language import Language  # noqa: E402
+
+from .lexicon import ner_model_path  # noqa: E402
 
 # the bundled snapshot of the suffix list, no fetch, no cache directory written
 tldextract.tldextract.TLD_EXTRACTOR = tldextract.tldextract.TLDExtract(
@@ -85,13 +88,17 @@ class _InMemorySpacyEngine(SpacyNlpEngine):
 
 
 def ner_available() -> bool:
-    return spacy.util.is_package(NER_MODEL)
+    return ner_model_path() is not None
+
+
+# only the entity recogniser is used: it has its own embedding layer, so the rest is skipped (3x faster)
+_NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 
 
 def _pipeline(ner_model: str | None) -> Language:
     """`ner_model`: an installed spaCy package name or a pipeline folder (spacy.load never
     downloads), or None for a blank English pipeline."""
-    nlp = spacy.load(ner_model, exclude=["lemmatizer"]) if ner_model else spacy.blank("en")
+    nlp = spacy.load(ner_model, exclude=_NOT_NER) if ner_model else spacy.blank("en")
     nlp.add_pipe("owntrace_lowercase_lemma", last=True)
     return nlp
 
@@ -105,12 +112,13 @@ class Analyzer:
 
 def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), ner_model: str | None = AUTO) -> Analyzer:
     """An AnalyzerEngine with exactly the recognizers OwnTrace uses, built without network.
-    `ner_model`: AUTO uses en_core_web_sm when installed; a package name or a pipeline folder;
-    None for patterns and checksums only."""
+    `ner_model`: AUTO uses the pipeline `ner_model_path` finds (official en_core_web_sm first);
+    a package name or a pipeline folder; None for patterns and checksums only."""
     unknown = [r for r in phone_regions if r not in phonenumbers.SUPPORTED_REGIONS]
     if unknown:
         raise ValueError(f"unknown phone regions {unknown}: use two-letter country codes such as US, GB, DE")
-    model = (NER_MODEL if ner_available() else None) if ner_model == AUTO else ner_model
+    found = ner_model_path() if ner_model == AUTO else None
+    model = (str(found) if found else None) if ner_model == AUTO else ner_model
     nlp = _pipeline(model)
     recognizers = [
         EmailRecognizer(),

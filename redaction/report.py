@@ -20,6 +20,7 @@ class ReportFinding:
     bbox: list[int] | None = None  # [x, y, w, h] on a frame
     span: list[int] | None = None  # [start, end) in the typed run's text or the title
     events: list[int] = field(default_factory=list)  # journal indices whose characters were removed
+    detector: str = ""  # which detector found it (presidio, ner, lexicon, layout, session, deny …)
 
     def to_obj(self) -> dict[str, Any]:
         obj = {"item": self.item, "source": self.source, "entity": self.entity, "score": round(self.score, 3)}
@@ -28,6 +29,8 @@ class ReportFinding:
         if self.span is not None:
             obj["span"] = list(self.span)
         obj["events"] = list(self.events)
+        if self.detector:
+            obj["detector"] = self.detector
         return obj
 
 
