@@ -61,12 +61,16 @@ class Lexicon:
     last: frozenset[str]
     common: frozenset[str]  # any English lemma (nouns include "smith", "jordan")
     loose: frozenset[str]  # verbs, adjectives, adverbs: "will", "mark", "young", "new"
+    frequent_last: frozenset[str] = frozenset()  # the most frequent surnames ("smith", "baker")
 
     def is_first(self, w: str) -> bool:
         return fold(w) in self.first
 
     def is_last(self, w: str) -> bool:
         return fold(w) in self.last
+
+    def is_frequent_last(self, w: str) -> bool:
+        return fold(w) in self.frequent_last
 
     def is_common(self, w: str) -> bool:
         f = fold(w)
@@ -81,8 +85,12 @@ class LexiconUnavailable(RuntimeError):
     pass
 
 
-def _census(folder: Path, name: str) -> set[str]:
-    return {line.split(" ", 1)[0].lower() for line in (folder / name).read_text().splitlines() if line.strip()}
+FREQUENT = 5000  # surnames this common are names first, whatever else the word means
+
+
+def _census(folder: Path, name: str) -> list[str]:
+    """The names of one list, most frequent first."""
+    return [line.split(" ", 1)[0].lower() for line in (folder / name).read_text().splitlines() if line.strip()]
 
 
 def _wordnet(model: Path | None) -> tuple[set[str], set[str]]:
@@ -103,6 +111,7 @@ def load() -> Lexicon:
     folder = _folder_with(NAMES_PACKAGE, "dist.all.last")
     if folder is None:
         raise LexiconUnavailable(f"no name lexicon: install the `{NAMES_PACKAGE}` package")
-    first = _census(folder, "dist.female.first") | _census(folder, "dist.male.first")
+    first = _census(folder, "dist.female.first") + _census(folder, "dist.male.first")
+    last = _census(folder, "dist.all.last")
     common, loose = _wordnet(ner_model_path())
-    return Lexicon(frozenset(first), frozenset(_census(folder, "dist.all.last")), frozenset(common), frozenset(loose))
+    return Lexicon(frozenset(first), frozenset(last), frozenset(common), frozenset(loose), frozenset(last[:FREQUENT]))

@@ -23,7 +23,7 @@ from .lexicon import Lexicon
 
 # words of interfaces and products that are also names or look like them
 UI_WORDS = frozenset("""
-inbox outbox sent drafts draft spam junk trash archive archived starred important unread read settings preferences
+inbox outbox sent drafts draft spam trash archive archived starred important unread read settings preferences
 options account accounts profile help about home search filter filters sort compose reply forward delete edit view
 new open close save cancel submit send done next previous back menu file tools window tab tabs today yesterday
 tomorrow calendar contacts contact people chat chats channel channels message messages mail email notifications
@@ -34,7 +34,8 @@ meetings event events invite invitation accept decline maybe tentative organizer
 all none more less show hide mark select clear refresh sync upload download share export import print copy paste
 undo redo zoom fit page pages sheet sheets cell cells row rows column columns total sum average formula data
 monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september
-october november december am pm utc
+october november december am pm utc mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct
+nov dec where when dial dial-in
 chrome chromium firefox safari edge slack teams zoom outlook gmail github gitlab bitbucket jira confluence notion
 figma trello asana linux ubuntu debian windows macos android iphone ipad google microsoft apple amazon
 terminal xterm bash shell vim emacs python java rust docker kubernetes git log merge merged approved approve
@@ -102,6 +103,8 @@ class People:
     def name_like(self, w: str) -> bool:
         if w.lower() in STREET_WORDS:
             return False
+        if self.lex.is_loose(w) and not (self.lex.is_first(w) or self.lex.is_frequent_last(w)):
+            return False  # "Personal", "Never": an adjective or adverb that is also a rare surname
         if self.is_ui(w) or w.lower() in _PARTICLES:
             return w.lower() in _PARTICLES
         return self.lexical(w) or not any(self.lex.is_common(p) for p in self._parts(w))
@@ -219,7 +222,7 @@ class Layout:
                 out.append(Finding(span[0], span[1], "PERSON", 0.75, "layout"))
         for m in _AUTHOR_LINE.finditer(text):
             words = m.group("s").split()
-            if 1 <= len(words) <= 4 and all(self.people.name_like(w) for w in words) and any(
+            if 1 <= len(words) <= 4 and all(w[0].isupper() and self.people.name_like(w) for w in words) and any(
                     self.people.lexical(w) for w in words):
                 span = self._trim(text, m.start("s"), m.end("s"))
                 if span:
@@ -236,7 +239,7 @@ class Layout:
 _LEGAL = (
     r"Inc\.?|Incorporated|LLC|L\.L\.C\.|Ltd\.?|Limited|LLP|LP|PLC|plc|Corp\.?|Corporation|Co\.|Company|Group|Holdings?"
     r"|GmbH(?:[ \t]*&[ \t]*Co\.?[ \t]*(?:KG|OHG))?|AG(?:[ \t]*&[ \t]*Co\.?[ \t]*KG)?|KG(?:aA)?|OHG|e\.[ \t]?V\.|UG|SE"
-    r"|mbH|S\.?A\.?S?\.?|SARL|S\.?à[ \t]?r\.?l\.?|SNC|S\.?L\.?(?:U\.?)?|S\.?p\.?A\.?|S\.?r\.?l\.?|S\.?n\.?c\.?"
+    r"|mbH|S\.?A\.?S?\.?|SARL|S\.?à[ \t]?r\.?l\.?|SNC|S\.?L\.?(?:U\.?)?|S\.?p\.?A\.?|SPA|SRL|S\.?r\.?l\.?|S\.?n\.?c\.?"
     r"|B\.?V\.?|N\.?V\.?|Oy|Oyj|AB|ASA|A/S|ApS|AS|Pty\.?(?:[ \t]Ltd\.?)?|Ltda\.?|S\.?C\.?|sp\.[ \t]?z[ \t]?o\.?[ \t]?o\.?"
     r"|S\.?A\.?[ \t]?de[ \t]?C\.?V\.?|K\.?K\.?|A\.?Ş\.?|Stiftung|Partners|Associates|Consulting|Solutions|Systems"
     r"|Technologies|Labs|Industries|Enterprises|Ventures|Studios?|Software|& Sons|and Sons|& Co\.?|et Fils|e Figli"

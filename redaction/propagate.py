@@ -16,9 +16,11 @@ from collections.abc import Iterable
 from .denylist import compile_term
 from .findings import Finding
 from .lexicon import Lexicon
-from .people import UI_WORDS
+from .people import UI_WORDS, People
 
 PROPAGATED = ("PERSON", "ORGANIZATION")
+# the model's spans are learned only when the lexicons agree (it tags sentence fragments too)
+TRUSTED = frozenset({"lexicon", "layout", "org", "deny", "typed"})
 _LOCAL_PART = re.compile(r"^([^\W\d_]{2,})[._\-]([^\W\d_]{2,})$")
 _LEGAL_WORDS = frozenset("inc llc ltd limited llp lp plc corp corporation co company group holdings gmbh ag kg ohg "
                          "mbh sa sas sarl sl spa srl bv nv oy ab as aps pty ltda partners associates sons".split())
@@ -28,6 +30,7 @@ MIN_PART = 4  # a word of a name found on its own needs this many letters ("Al" 
 class SessionNames:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lex = lexicon
+        self.people = People(lexicon)
         self.terms: dict[str, str] = {}  # whole value -> entity
         self.parts: dict[str, str] = {}  # distinctive word -> entity
         self._patterns: list[tuple[re.Pattern[str], str, float]] | None = None
@@ -42,7 +45,7 @@ class SessionNames:
         before = self.size
         for f in findings:
             value = " ".join(text[f.start:f.end].split())
-            if f.entity in PROPAGATED:
+            if f.entity in PROPAGATED and (f.detector in TRUSTED or self._name_like(value)):
                 self._add(value, f.entity)
             elif f.entity == "EMAIL_ADDRESS" and "@" in value:
                 m = _LOCAL_PART.match(value.split("@", 1)[0])
@@ -53,6 +56,10 @@ class SessionNames:
             return True
         return False
 
+    def _name_like(self, value: str) -> bool:
+        words = value.split()
+        return all(self.people.name_like(w) for w in words) and any(self.people.lexical(w) for w in words)
+
     def _add(self, value: str, entity: str) -> None:
         if len(value) < 3 or not any(c.isalpha() for c in value):
             return
@@ -60,7 +67,8 @@ class SessionNames:
         for word in re.findall(r"[^\W\d_][^\W\d_'’\-]*", value):
             low = word.lower()
             if (len(word) >= MIN_PART and word[0].isupper() and low not in UI_WORDS and low not in _LEGAL_WORDS
-                    and not self.lex.is_loose(word)):
+                    and not self.lex.is_loose(word) and (not self.lex.is_common(word) or self.lex.is_first(word)
+                                                         or self.lex.is_frequent_last(word))):
                 self.parts.setdefault(word, entity)
 
     def _compiled(self) -> list[tuple[re.Pattern[str], str, float]]:

@@ -88,7 +88,7 @@ def cards(text: str) -> list[Finding]:
 
 _PHONE_CONTEXT = re.compile(
     r"(?i)(?:\b(?:tel|tél|telephone|téléphone|telefon|teléfono|telefono|phone|ph|mobile|mob|cell|cellular|handy"
-    r"|portable|móvil|cellulare|call|fax|whatsapp|sms|text|hotline|direct|office|home|work|contact)\b\.?"
+    r"|portable|móvil|cellulare|call|fax|whatsapp|sms|hotline|dial-in)\b\.?"
     r"|☎|📞|✆)[\s:.#]{0,4}(?:\([a-z]+\)[\s:]{0,3})?"
 )
 _PHONE_BODY = re.compile(r"\+?\(?\d[\d\s().\-/]{5,20}\d")
@@ -99,6 +99,7 @@ _POSSIBLE_SCORE = 0.5  # possible but maybe not assigned: still someone's number
 def _phone_shaped(raw: str) -> bool:
     """Written as a phone number: grouped (spaces, dashes, dots, brackets) or international, with
     enough digits for a full number; a bare run of digits is a phone only in a phone context."""
+    raw = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+$", raw)[0]  # an extension adds digits, not a number
     digits = sum(c.isdigit() for c in raw)
     if raw.startswith("+"):
         return digits >= 8

@@ -19,7 +19,7 @@ _SLUG = r"[A-Za-z0-9][\w.\-]{0,38}/[A-Za-z0-9][\w.\-]{0,99}"
 _REPO_URL = re.compile(rf"(?i)(?:https?://|git@|ssh://git@)?{_HOSTS}[:/](?P<s>{_SLUG}?)(?:\.git)?(?![\w/])")
 _REPO_REF = re.compile(rf"(?<![\w/.])(?P<s>{_SLUG})(?:#\d+|@[0-9a-f]{{7,40}})(?!\w)")  # owner/repo#12
 _REPO_CONTEXT = re.compile(
-    r"(?i)\b(?:repo|repos|repository|repositories|fork(?:ed)?|clone[ds]?|pull request|merge request|merged"
+    r"(?i)\b(?:repo|repos|repository|repositories|fork(?:ed)?|clone[ds]?|pull requests?|merge requests?|merged"
     r"|pushed|starred|mirror|upstream|origin|remote|submodule|PR|MR|commits? to|opened|into)\b"
 )
 _BARE_SLUG = re.compile(rf"(?<![\w/.:~@\-])(?P<s>{_SLUG})(?![\w/])")

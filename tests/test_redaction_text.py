@@ -116,8 +116,9 @@ def test_secret_near_misses(text: str) -> None:
 
 
 def test_hashes_are_kept_but_scored_low() -> None:
-    found = secrets.find("commit 9fceb02d0ae598e95dc970b74767f19372d61af8")
+    found = secrets.find("checksum 9fceb02d0ae598e95dc970b74767f19372d61af8")
     assert [f.score for f in found] == [0.35]
+    assert secrets.find("commit 9fceb02d0ae598e95dc970b74767f19372d61af8") == []  # git's object id
 
 
 @pytest.mark.parametrize("text, hit", [
