@@ -240,7 +240,7 @@ _LEGAL = (
     r"Inc\.?|Incorporated|LLC|L\.L\.C\.|Ltd\.?|Limited|LLP|LP|PLC|plc|Corp\.?|Corporation|Co\.|Company|Group|Holdings?"
     r"|GmbH(?:[ \t]*&[ \t]*Co\.?[ \t]*(?:KG|OHG))?|AG(?:[ \t]*&[ \t]*Co\.?[ \t]*KG)?|KG(?:aA)?|OHG|e\.[ \t]?V\.|UG|SE"
     r"|mbH|S\.?A\.?S?\.?|SARL|S\.?à[ \t]?r\.?l\.?|SNC|S\.?L\.?(?:U\.?)?|S\.?p\.?A\.?|SPA|SRL|S\.?r\.?l\.?|S\.?n\.?c\.?"
-    r"|B\.?V\.?|N\.?V\.?|Oy|Oyj|AB|ASA|A/S|ApS|AS|Pty\.?(?:[ \t]Ltd\.?)?|Ltda\.?|S\.?C\.?|sp\.[ \t]?z[ \t]?o\.?[ \t]?o\.?"
+    r"|B\.?V\.?|N\.?V\.?|Oy|Oyj|AB|ASA|A/S|ApS|AS|Pty\.?(?:[ \t]Ltd\.?)?|Ltda\.?|S\.?C\.?|[Ss]p\.[ \t]?z[ \t]?o\.?[ \t]?o\.?"
     r"|S\.?A\.?[ \t]?de[ \t]?C\.?V\.?|K\.?K\.?|A\.?Ş\.?|Stiftung|Partners|Associates|Consulting|Solutions|Systems"
     r"|Technologies|Labs|Industries|Enterprises|Ventures|Studios?|Software|& Sons|and Sons|& Co\.?|et Fils|e Figli"
     r"|e hijos|y Asociados|Hermanos|Gebrüder|Brothers|Bros\.?"
