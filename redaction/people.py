@@ -239,17 +239,25 @@ class Layout:
 _LEGAL = (
     r"Inc\.?|Incorporated|LLC|L\.L\.C\.|Ltd\.?|Limited|LLP|LP|PLC|plc|Corp\.?|Corporation|Co\.|Company|Group|Holdings?"
     r"|GmbH(?:[ \t]*&[ \t]*Co\.?[ \t]*(?:KG|OHG))?|AG(?:[ \t]*&[ \t]*Co\.?[ \t]*KG)?|KG(?:aA)?|OHG|e\.[ \t]?V\.|UG|SE"
-    r"|mbH|S\.?A\.?S?\.?|SARL|S\.?à[ \t]?r\.?l\.?|SNC|S\.?L\.?(?:U\.?)?|S\.?p\.?A\.?|SPA|SRL|S\.?r\.?l\.?|S\.?n\.?c\.?"
+    r"|mbH|S\.(?:Coop|Com|L\.N\.E|C\.P|A\.D|A\.L|A\.T)\.?|S\.?A\.?S?\.?|SARL|S\.?à[ \t]?r\.?l\.?|SNC|S\.?L\.?(?:U\.?)?|S\.?p\.?A\.?|SPA|SRL|S\.?r\.?l\.?|S\.?n\.?c\.?"
     r"|B\.?V\.?|N\.?V\.?|Oy|Oyj|AB|ASA|A/S|ApS|AS|Pty\.?(?:[ \t]Ltd\.?)?|Ltda\.?|S\.?C\.?|[Ss]p\.[ \t]?z[ \t]?o\.?[ \t]?o\.?"
     r"|S\.?A\.?[ \t]?de[ \t]?C\.?V\.?|K\.?K\.?|A\.?Ş\.?|Stiftung|Partners|Associates|Consulting|Solutions|Systems"
-    r"|Technologies|Labs|Industries|Enterprises|Ventures|Studios?|Software|& Sons|and Sons|& Co\.?|et Fils|e Figli"
-    r"|e hijos|y Asociados|Hermanos|Gebrüder|Brothers|Bros\.?"
+    r"|Technologies|Labs|Industries|Enterprises|Ventures|Studios?|Software|& Sons|and Sons|& Co\.?|et Fils|e [Ff]igli"
+    r"|e hijos|[y&] [Aa]sociados|Hermanos|Gebrüder|Brothers|Bros\.?|s\.r\.l\.|s\.p\.a\.|s\.n\.c\.|s\.c\.|e\.G\.|EIRELI|i syn(?:owie)?|i wspólnicy"
+    r"|ME|HB|KB|San\.(?:[ \t]ve[ \t]Tic\.)?(?:[ \t](?:Ltd\.|A\.Ş\.))?(?:[ \t]Şti\.)?|Ltd\.[ \t]Şti\.?"
 )
 _ORG_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž0-9][\w'’\-]*"
 _ORG = re.compile(
     rf"(?<![\w])(?P<s>(?:{_ORG_WORD}(?:,?[ \t]+|[ \t]*[&+][ \t]*|[ \t]+(?:and|und|et|e|y|en|&)[ \t]+|-)){{1,4}}"
-    rf"(?:{_LEGAL}))(?![\w&])"
+    rf"(?:{_LEGAL})(?:[ \t]+(?:{_LEGAL}))?)(?![\w&])"
 )
+# organisational words before the name ("Stichting Jorlink", "Fundacja Han i syn", "Hnos Fiol")
+_ORG_PREFIX = re.compile(
+    r"(?<![\w])(?P<s>(?:Stichting|Fundacja|Fundación|Fondazione|Fundação|Stiftung|Fondation|Vereniging|Verein"
+    r"|Association|Asociación|Associazione|Associação|Grupo|Gruppo|Groupe|Hnos\.?|Hermanos|Cooperativa|Spółdzielnia)"
+    rf"(?:[ \t]+(?:i|y|e|et|und|en|de|del|van|von|di|da)?[ \t]*{_ORG_WORD}){{1,3}})(?![\w])"
+)
+_DOUBLE_SURNAME = re.compile(r"(?<![\w\-])(?P<a>[A-Z][a-z]+)-(?P<b>[A-Z][a-z]+)(?![\w\-])")
 _ORG_LIST = re.compile(rf"(?<![\w])(?P<s>(?P<a>{_NAME}),[ \t]+(?P<b>{_NAME})[ \t]+(?:and|&|und|et|y|e)[ \t]+(?P<c>{_NAME}))(?!\w)")
 
 
@@ -267,6 +275,14 @@ def organisations(text: str, people: People) -> list[Finding]:
             continue
         if any(c.isalpha() for c in text[start:m.start("s") + words[-1].start]) or len(words) == 1:
             out.append(Finding(start, m.end("s"), "ORGANIZATION", 0.75, "org"))
+    for m in _ORG_PREFIX.finditer(text):
+        out.append(Finding(m.start("s"), m.end("s"), "ORGANIZATION", 0.7, "org"))
+    for m in _DOUBLE_SURNAME.finditer(text):
+        # "Mills-Jackson": two surnames joined, a firm or a double-barrelled name; either is redacted
+        pair = [m.group("a"), m.group("b")]
+        if all(people.lex.is_last(w) and not people.is_ui(w) for w in pair) and not all(
+                people.lex.is_loose(w) for w in pair):
+            out.append(Finding(m.start(), m.end(), "ORGANIZATION", 0.5, "org"))
     for m in _ORG_LIST.finditer(text):
         if all(people.lex.is_last(m.group(g)) for g in "abc"):
             out.append(Finding(m.start("s"), m.end("s"), "ORGANIZATION", 0.7, "org"))
@@ -291,11 +307,13 @@ _SUFFIX = (
     r"|Centre|Centers|Cliff|Cliffs|Club|Common|Commons|Corner|Corners|Course|Courts|Cove|Coves|Creek|Crest"
     r"|Crossroad|Curve|Dale|Dam|Divide|Drives|Estate|Estates|Extension|Ext|Fall|Falls|Ferry|Field|Fields|Flat"
     r"|Flats|Garden|Gateway|Greens|Groves|Harbors|Inlet|Islands|Junctions|Land|Lanes|Manors|Parks|Parkways"
-    r"|Quay|Rise|Wharf|Wynd|Vale|Chase|Approach|Broadway|Esplanade|Embankment|Drove|Hey"
+    r"|Quay|Rise|Wharf|Wynd|Vale|Chase|Approach|Broadway|Esplanade|Embankment|Drove|Hey|Marg|Nagar|Zila|Chowk|Gali"
 )
-_UNIT = r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Bldg|Building|#)\.?[ \t]*#?[\w\-]{1,6})?"
+_UNIT_WORDS = (r"Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Bldg|Building|Piano|Appartamento|Interno|Scala|Piso"
+               r"|Puerta|Escalera|Apto|Bloco|Casa|Lote|Andar|Sala|Etage|Whg|#")
+_UNIT = rf"(?:,?[ \t]*(?:{_UNIT_WORDS})\.?[ \t]*#?[\w\-]{{1,6}})?"
 _STREET_EN = re.compile(
-    rf"(?<![\w])(?P<s>\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?,?[ \t]+(?:(?:[NSEW]|North|South|East|West|N\.|S\.|E\.|W\.)[ \t]+)?"
+    rf"(?<![\w])(?P<s>(?:\d{{1,6}}[A-Za-z]?(?:[\-/]\d{{1,4}})?|(?:Flat|Studio|Unit|Apartment)[ \t]+\w{{1,5}}),?[ \t]+(?:(?:[NSEW]|North|South|East|West|N\.|S\.|E\.|W\.)[ \t]+)?"
     rf"(?:[^\W\d_][\w'’.\-]*[ \t]+){{0,4}}(?:{_SUFFIX})\b\.?{_UNIT})"
 )
 _COMPOUND = (
@@ -312,6 +330,8 @@ _PREFIX = (
     r"|via|viale|piazza|piazzale|corso|largo|vicolo|strada|contrada|borgo|rotonda|calle|c/|avenida|avda\.?|paseo"
     r"|plaza|camino|carrer|carretera|ronda|rambla|travesía|pasaje|glorieta|urbanización|cuesta|callejón|vial|rua"
     r"|travessa|praça|largo|alameda|rodovia|estrada|viela|ladeira|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|osiedle"
+    r"|área|vereda|quadra|conjunto|jardim|parque|vila|setor|trecho|passarela|recanto|residencial|chácara|núcleo"
+    r"|lagoa|morro|fazenda|viaduto|esplanada|pátio|stretto|cañada|travessera|vía|pasadizo|alameda"
     r"|strada|calea|bulevardul|str\.|am|an der|an den|auf der|im|in der|zum|zur|hinter der|unter den|sokak|sokağı"
     r"|caddesi|cad\.|sk\.|mahallesi"
 )
@@ -320,13 +340,14 @@ _STREET_PREFIXED = re.compile(
     rf"(?<![\w])(?P<s>(?:\d{{1,5}}[a-z]?(?:[ \t]?(?:bis|ter))?,?[ \t]+)?(?i:{_PREFIX})(?![^\W\d_])[ \t]+"
     rf"(?:(?:{_STREET_PARTICLES})[ \t]+"
     rf"|[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*,?[ \t]+){{0,5}}[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*"
-    r"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?:[ \t]*[/\-][ \t]*\d{1,5})?)?)(?![\w])"
+    rf"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[a-zA-Z]?(?:[ \t]*[/\-][ \t]*\d{{1,5}})?)?{_UNIT})(?![\w])"
 )
+_TOWN = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+(?:[ \t\-]+[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+){0,2}"
 _POSTAL_CITY = re.compile(
-    r"(?<![\w\-])(?P<s>(?:[A-Z]{1,3}-)?\d{2}[ \-]?\d{3}[ \t]+[^\W\d_][\w'’.\-]+(?:[ \t\-]+[^\W\d_][\w'’.\-]+){0,2}"
-    r"|\d{4}[ \t]?[A-Z]{2}[ \t]+[^\W\d_][\w'’.\-]+"
-    r"|[^\W\d_][\w'’.\-]+(?:[ \t]+[^\W\d_][\w'’.\-]+){0,2},[ \t]+[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?"
-    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
+    rf"(?<![\w\-])(?P<s>(?P<code>(?:[A-Z]{{1,3}}-)?(?:\d{{2}}-\d{{3}}|\d{{4,8}}))[ \t]+(?P<town>{_TOWN})"
+    rf"|\d{{4}}[ \t]?[A-Z]{{2}}[ \t]+{_TOWN}"
+    rf"|{_TOWN},[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?"
+    rf"|[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}}(?:[ \t]+{_TOWN})?"
     r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)(?![\w])"
 )
 _POSTAL_CONTEXT = re.compile(r"(?i)\b(?:address|adresse|dirección|indirizzo|endereço|adres|street|ship|bill|office|"
@@ -337,16 +358,17 @@ STREET_WORDS = frozenset(w.lower().rstrip(".") for w in (_SUFFIX + "|" + _PREFIX
     "straße", "strasse", "platz", "weg", "allee", "gasse"}
 
 
-def addresses(text: str) -> list[Finding]:
+def addresses(text: str, people: People) -> list[Finding]:
     out = []
     for pattern, score in ((_STREET_EN, 0.8), (_STREET_COMPOUND, 0.75), (_STREET_PREFIXED, 0.7)):
         for m in pattern.finditer(text):
             out.append(Finding(m.start("s"), m.end("s"), "ADDRESS", score, "address"))
     for m in _POSTAL_CITY.finditer(text):
-        # "12345 Berlin" alone could be a count and a word: a street found on the text, an
-        # address label, or a state + ZIP / UK / Canadian postcode shape is needed
-        shaped = not m.group("s")[0].isdigit() or re.match(r"\d{4}[ \t]?[A-Z]{2}[ \t]", m.group("s"))
-        if out or shaped or _POSTAL_CONTEXT.search(text) or text.strip() == m.group("s"):
+        # "2024 Annual" or "12 Items" is a number and a word: a postcode's town is no common
+        # English word (or a street, an address label or a postcode shape vouches for it)
+        town = m.group("town")
+        vouched = out or _POSTAL_CONTEXT.search(text)
+        if town is None or vouched or not (people.is_ui(town.split()[0]) or people.lex.is_common(town.split()[0])):
             out.append(Finding(m.start("s"), m.end("s"), "ADDRESS", 0.6, "address"))
     return out
 
@@ -360,4 +382,4 @@ class PeopleDetector:
 
     def find(self, text: str) -> list[Finding]:
         return (self.people.names(text) + self.layout.find(text) + organisations(text, self.people)
-                + addresses(text))
+                + addresses(text, self.people))

@@ -106,7 +106,8 @@ def _phone_shaped(raw: str) -> bool:
     groups = re.findall(r"\d+", raw)
     if len(groups) >= 3 and all(len(g) == 4 for g in groups):
         return False  # a card's shape (the card detector checks those)
-    return 10 <= digits <= 12 and any(c in raw for c in " -.()/") and not _DATE_LIKE.search(raw)
+    longest = 13 if raw.startswith("0") else 12  # 00 / 0 dial prefixes add digits
+    return 10 <= digits <= longest and any(c in raw for c in " -.()/") and not _DATE_LIKE.search(raw)
 
 
 def phones(text: str, regions: Sequence[str]) -> list[Finding]:
