@@ -20,6 +20,7 @@ from redaction import typed
 from redaction.detect import Detector, SessionDetector
 from redaction.findings import Finding, apply
 from redaction.image import ImageResult
+from redaction.pool import FrameOutcome, redact_frames
 from redaction.report import Report, ReportFinding
 
 from . import config
@@ -145,21 +146,20 @@ def redact_session(
     report.engine["ocr"] = redactor.engine if redactor else "unavailable"
 
     screens: dict[int, tuple[ImageResult, int]] = {}  # frame -> (result without pixels, names known then)
-    for n in frames:
-        try:
-            if redactor is None:
-                raise RuntimeError(ocr_problem)
-            result = redactor.redact(session.frame_image(key, n))
-            _write_frame(session, n, result)
-            screens[n] = (replace(result, image=None), names.size)
-        except Exception as e:  # fail closed: this frame is not in the redacted view
-            report.withhold(f"frame:{n}", str(e) or type(e).__name__)
-            (session.path / frame_rel(n)).unlink(missing_ok=True)
+    outcomes = (redact_frames(frames, lambda n: session.frame_image(key, n), screen_detector) if redactor
+                else (FrameOutcome(n, None, error=ocr_problem or "OCR unavailable") for n in frames))
+    for out in outcomes:
+        if out.result is None:  # fail closed: this frame is not in the redacted view
+            report.withhold(f"frame:{out.n}", out.error)
+            (session.path / frame_rel(out.n)).unlink(missing_ok=True)
+        else:
+            session.write_sealed(frame_rel(out.n), out.png)
+            screens[out.n] = (out.result, out.known)
         done += 1
         if progress:
             progress(done, total)
     # names found on a later frame are filled on the earlier frames too
-    for n, (result, known) in screens.items():
+    for n, (result, known) in sorted(screens.items()):
         if known == names.size:
             continue
         try:
@@ -173,7 +173,7 @@ def redact_session(
             del screens[n]
     _remove_stale_frames(session, set(frames))
     bullets: set[int] = set()
-    for n, (result, _) in screens.items():
+    for n, (result, _) in sorted(screens.items()):
         item = f"frame:{n}"
         for f in result.findings:
             report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox),

@@ -56,6 +56,15 @@ class SessionNames:
             return True
         return False
 
+    def merge(self, terms: dict[str, str], parts: dict[str, str]) -> None:
+        """What another worker of the same session learned."""
+        before = self.size
+        for source, target in ((terms, self.terms), (parts, self.parts)):
+            for value, entity in source.items():
+                target.setdefault(value, entity)
+        if self.size != before:
+            self._patterns = None
+
     def _name_like(self, value: str) -> bool:
         words = value.split()
         return all(self.people.name_like(w) for w in words) and any(self.people.lexical(w) for w in words)
