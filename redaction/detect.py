@@ -29,6 +29,7 @@ _DATE = (
 _DOB = re.compile(rf"(?i){_BIRTH_CONTEXT.pattern}[^\n\d]{{0,20}}?(?P<s>{_DATE})")
 _BIRTH_WINDOW = 48  # characters before a date searched for birth context
 NER_SCORE = 0.65
+_CAPITALISED = re.compile(r"[^\W\d_a-z][^\W\d_A-Z]")
 
 
 class Detector:
@@ -77,9 +78,11 @@ class Detector:
         return apply(text, found), found
 
     def _presidio(self, text: str) -> list[Finding]:
-        results = self._analyzer.engine.analyze(
-            text, language="en", entities=list(self._analyzer.entities), score_threshold=self.threshold
-        )
+        a = self._analyzer
+        # the model only finds capitalised names: other text skips it (most OCR lines of a terminal)
+        engine, entities = (a.engine, a.entities) if a.plain is None or _CAPITALISED.search(text) else (
+            a.plain, presidio_engine.PATTERN_ENTITIES)
+        results = engine.analyze(text, language="en", entities=list(entities), score_threshold=self.threshold)
         out = []
         for r in results:
             entity = r.entity_type

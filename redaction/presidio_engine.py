@@ -40,7 +40,6 @@ from presidio_analyzer.predefined_recognizers import (  # noqa: E402
     IbanRecognizer,
     IpRecognizer,
     MacAddressRecognizer,
-    PhoneRecognizer,
     SpacyRecognizer,
     UrlRecognizer,
     UsSsnRecognizer,
@@ -108,6 +107,7 @@ class Analyzer:
     engine: AnalyzerEngine
     ner_model: str | None
     entities: tuple[str, ...]
+    plain: AnalyzerEngine | None = None  # the same without NER, for text the model has nothing to find in
 
 
 def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), ner_model: str | None = AUTO) -> Analyzer:
@@ -119,10 +119,9 @@ def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), ner_model: st
         raise ValueError(f"unknown phone regions {unknown}: use two-letter country codes such as US, GB, DE")
     found = ner_model_path() if ner_model == AUTO else None
     model = (str(found) if found else None) if ner_model == AUTO else ner_model
-    nlp = _pipeline(model)
+    # phone numbers: redaction.structured (possible numbers and phone contexts, a superset)
     recognizers = [
         EmailRecognizer(),
-        PhoneRecognizer(supported_regions=list(phone_regions)),
         CreditCardRecognizer(),
         IbanRecognizer(),
         IpRecognizer(),
@@ -132,12 +131,14 @@ def build(phone_regions: Sequence[str] = ("US", "GB", "DE", "FR"), ner_model: st
         MacAddressRecognizer(),
         DateRecognizer(),
     ]
-    entities = PATTERN_ENTITIES
-    if model:
-        recognizers.append(SpacyRecognizer(supported_entities=list(NER_ENTITIES)))
-        entities = entities + NER_ENTITIES
+    plain = _engine(recognizers, None)
+    if not model:
+        return Analyzer(plain, None, PATTERN_ENTITIES)
+    with_ner = _engine([*recognizers, SpacyRecognizer(supported_entities=list(NER_ENTITIES))], model)
+    return Analyzer(with_ner, model, PATTERN_ENTITIES + NER_ENTITIES, plain)
+
+
+def _engine(recognizers: list, model: str | None) -> AnalyzerEngine:
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=["en"])
-    engine = AnalyzerEngine(
-        registry=registry, nlp_engine=_InMemorySpacyEngine(nlp, model or "blank:en"), supported_languages=["en"]
-    )
-    return Analyzer(engine, model, entities)
+    return AnalyzerEngine(registry=registry, nlp_engine=_InMemorySpacyEngine(_pipeline(model), model or "blank:en"),
+                          supported_languages=["en"])

@@ -68,6 +68,8 @@ def cards(text: str) -> list[Finding]:
     """Every Luhn-valid number in a current IIN range, separators anywhere; the longest run of
     whole digit groups that is one (a card followed by "12/27" is still found)."""
     out = []
+    if sum(c.isdigit() for c in text) < 12:
+        return out
     for run in _DIGIT_RUN.finditer(text):
         groups = [(m.start() + run.start(), m.end() + run.start()) for m in _GROUP.finditer(run.group())]
         best: tuple[int, int] | None = None
@@ -93,7 +95,9 @@ _PHONE_CONTEXT = re.compile(
 )
 _PHONE_BODY = re.compile(r"\+?\(?\d[\d\s().\-/]{5,20}\d")
 _DATE_LIKE = re.compile(r"\d{4}[\-./]\d{1,2}[\-./]\d{1,2}(?!\d)|(?<!\d)\d{1,2}[\-./]\d{1,2}[\-./]\d{4}(?!\d)")
-_POSSIBLE_SCORE = 0.5  # possible but maybe not assigned: still someone's number, often a test one
+_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+_POSSIBLE_SCORE = 0.5
+_VALID_SCORE = 0.75  # an assigned number, however it is written  # possible but maybe not assigned: still someone's number, often a test one
 
 
 def _phone_shaped(raw: str) -> bool:
@@ -103,21 +107,27 @@ def _phone_shaped(raw: str) -> bool:
     digits = sum(c.isdigit() for c in raw)
     if raw.startswith("+"):
         return digits >= 8
-    groups = re.findall(r"\d+", raw)
-    if len(groups) >= 3 and all(len(g) == 4 for g in groups):
-        return False  # a card's shape (the card detector checks those)
     longest = 13 if raw.startswith("0") else 12  # 00 / 0 dial prefixes add digits
-    return 10 <= digits <= longest and any(c in raw for c in " -.()/") and not _DATE_LIKE.search(raw)
+    return 10 <= digits <= longest and any(c in raw for c in " -.()/")
+
+
+def _not_phone(raw: str) -> bool:
+    """Dates, IPv4 addresses and card-shaped groups (the card detector checks those)."""
+    groups = re.findall(r"\d+", raw)
+    return bool(_DATE_LIKE.search(raw) or _IPV4.search(raw) or (len(groups) >= 3 and all(len(g) == 4 for g in groups)))
 
 
 def phones(text: str, regions: Sequence[str]) -> list[Finding]:
     """Numbers that are possible (length and shape) in one of `regions`, and any 7-15 digit
     number right after a phone word (tel, phone, mobile, call, fax, ☎ …)."""
     out = []
+    if sum(c.isdigit() for c in text) < 7:
+        return out
     for region in regions:
         for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
-            if _phone_shaped(m.raw_string):
-                out.append(Finding(m.start, m.end, "PHONE_NUMBER", _POSSIBLE_SCORE, "phone"))
+            if _phone_shaped(m.raw_string) and not _not_phone(m.raw_string):
+                score = _VALID_SCORE if phonenumbers.is_valid_number(m.number) else _POSSIBLE_SCORE
+                out.append(Finding(m.start, m.end, "PHONE_NUMBER", score, "phone"))
     for ctx in _PHONE_CONTEXT.finditer(text):
         m = _PHONE_BODY.match(text, ctx.end())
         if m and 7 <= sum(c.isdigit() for c in m.group()) <= 15:
