@@ -248,24 +248,29 @@ def _remove_stale_frames(session: Session, current: set[int]) -> None:
 
 
 
-def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | None = None):
-    """One screenshot (PNG/JPEG) to a redacted PNG at `dst`, the user's explicit choice.
-    The input is checked before the (slow to build) detector is made."""
+def open_image(src: Path):
+    """A PNG or JPEG file as an RGB image, or a one-line error."""
     from PIL import Image, UnidentifiedImageError
 
-    from redaction.image import RedactionFailed, redact_image
-
-    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
-        raise OwnTraceError("the output would overwrite the input", "choose another output file with -o")
     try:
         with Image.open(src) as im:
             if im.format not in ("PNG", "JPEG"):
                 raise OwnTraceError(f"{src} is {im.format}, not PNG or JPEG", "convert it to PNG first")
-            image = im.convert("RGB")
+            return im.convert("RGB")
     except FileNotFoundError:
         raise OwnTraceError(f"{src} does not exist") from None
     except (UnidentifiedImageError, OSError) as e:
         raise OwnTraceError(f"{src} is not a readable image ({e})", "give a PNG or JPEG file") from None
+
+
+def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | None = None):
+    """One screenshot (PNG/JPEG) to a redacted PNG at `dst`, the user's explicit choice.
+    The input is checked before the (slow to build) detector is made."""
+    from redaction.image import RedactionFailed, redact_image
+
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise OwnTraceError("the output would overwrite the input", "choose another output file with -o")
+    image = open_image(src)
     try:
         result = redact_image(image, detector or user_detector(root))
     except RedactionFailed as e:

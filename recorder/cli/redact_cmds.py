@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,11 +25,7 @@ def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile =
     from .. import redact  # presidio and spaCy take seconds to load: only once the input is known good
 
     redact.ensure_redactable(s)
-    bar = Progress(
-        TextColumn("redacting"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
-    )
-    with bar:
+    with _bar("redacting") as bar:
         task = bar.add_task("redact", total=None)
         report = redact.redact_session(root, s, user, progress=lambda done, total: bar.update(task, completed=done,
                                                                                             total=total))
@@ -39,23 +37,34 @@ def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile =
     typer.echo(f"next: owntrace review {s.id}")
 
 
-def redact_image_cmd(
-    src: Annotated[Path, typer.Argument(metavar="IN", help="a PNG or JPEG screenshot")],
-    out: Annotated[Path, typer.Option("-o", "--output", help="where to write the redacted PNG")],
-) -> None:
-    """Redact one screenshot: personal data and secrets filled solid black."""
-    from .. import redact
+def _bar(label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True)
 
-    result = redact.redact_image_file(src, out, paths.home())
-    counts: dict[str, int] = {}
-    for f in result.findings:
-        counts[f.entity] = counts.get(f.entity, 0) + 1
-    found = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing found"
-    typer.echo(f"wrote {out}: {found}; {len(result.flagged)} regions flagged to check by eye", err=True)
+
+def redact_image_cmd(
+    src: Annotated[list[Path], typer.Argument(metavar="IN...", help="PNG or JPEG screenshots, or folders of them")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="the redacted PNG; a folder for several inputs")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON lines, one per image")] = False,
+) -> None:
+    """Redact screenshots: personal data and secrets filled solid black. Models load once."""
+    from .. import redact_batch
+
+    jobs = redact_batch.plan(src, out)
+    with _bar("redacting images") as bar:
+        task = bar.add_task("images", total=len(jobs))
+        records = redact_batch.run(jobs, paths.home(), lambda done, total: bar.update(task, completed=done))
+    for r in records:
+        if as_json:
+            typer.echo(json.dumps(r, ensure_ascii=False))
+        counts = Counter(f["entity"] for f in r["findings"])
+        found = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing found"
+        typer.echo(f"wrote {r['output']}: {found}; {len(r['flagged'])} regions flagged to check by eye", err=True)
 
 
 def redact_text_cmd(
     file: Annotated[Optional[Path], typer.Argument(help="a text file (default: standard input)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the redacted text and its findings as JSON")] = False,
 ) -> None:
     """Redact text to standard output; output line N is input line N, redacted."""
     try:
@@ -68,8 +77,13 @@ def redact_text_cmd(
         raise OwnTraceError(f"{file or 'standard input'} is not UTF-8 text", "convert it with iconv first") from None
     from .. import redact
 
-    redacted, _ = redact.user_detector(paths.home()).redact(text)
-    sys.stdout.write(redacted)
+    redacted, found = redact.user_detector(paths.home()).redact(text)
+    if as_json:
+        findings = [{"entity": f.entity, "score": round(f.score, 3), "detector": f.detector, "span": [f.start, f.end]}
+                    for f in found]
+        typer.echo(json.dumps({"redacted": redacted, "findings": findings}, ensure_ascii=False))
+    else:
+        sys.stdout.write(redacted)
 
 
 def register(app: typer.Typer) -> None:
