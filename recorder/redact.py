@@ -21,7 +21,7 @@ from redaction.detect import Detector, SessionDetector
 from redaction.findings import Finding, apply
 from redaction.image import ImageResult
 from redaction.pool import FrameOutcome, redact_frames
-from redaction.report import Report, ReportFinding
+from redaction.report import Groups, Report, ReportFinding
 
 from . import config
 from .atomic import write_atomic
@@ -173,11 +173,12 @@ def redact_session(
             del screens[n]
     _remove_stale_frames(session, set(frames))
     bullets: set[int] = set()
+    groups = Groups()
     for n, (result, _) in sorted(screens.items()):
         item = f"frame:{n}"
         for f in result.findings:
             report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox),
-                                                 detector=f.detector))
+                                                 detector=f.detector, group=groups.of(f.entity, f.value)))
         for box, reason in result.flagged:
             report.flag(item, list(box), reason)
             if "bullets" in reason:
@@ -192,7 +193,8 @@ def redact_session(
         if tf.finding.entity != WITHHELD:
             f = tf.finding
             report.findings.append(ReportFinding(f"typed:{tf.run}", "typed", f.entity, f.score,
-                                                 span=[f.start, f.end], events=tf.events, detector=f.detector))
+                                                 span=[f.start, f.end], events=tf.events, detector=f.detector,
+                                                 group=groups.of(f.entity, tf.value)))
     overrides: dict[int, dict] = typed.redactions(events, typed_findings)
 
     for i, title in titles:
@@ -205,7 +207,8 @@ def redact_session(
         if found:
             overrides[i] = {"title": apply(title, found)}
             report.findings += [ReportFinding(f"title:{i}", "title", f.entity, f.score, span=[f.start, f.end],
-                                              detector=f.detector) for f in found]
+                                              detector=f.detector, group=groups.of(f.entity, title[f.start:f.end]))
+                                for f in found]
 
     redacted = [replace(e, data={**e.data, **overrides[i]}) if i in overrides else e for i, e in enumerate(events)]
     session.write_sealed(JOURNAL, "".join(e.to_json() + "\n" for e in redacted).encode())

@@ -99,8 +99,8 @@ class Detector:
                 if not _ner_plausible(span):
                     continue
                 # the model is the weakest evidence on OCR fragments: layout and lexicons win a tie
-                end = r.start + len(span.rstrip())
-                out.append(Finding(r.start, end, entity, NER_SCORE, "ner"))
+                start, end = _trim_ui(text, r.start, r.end)
+                out.append(Finding(start, end, entity, NER_SCORE, "ner"))
                 continue
             out.append(Finding(r.start, r.end, entity, float(r.score), "presidio"))
         return out
@@ -111,6 +111,24 @@ def _ner_plausible(span: str) -> bool:
     capitalised word that is not one."""
     return any(w[:1].isupper() and any(c.islower() for c in w) and w.lower().strip(".,:;") not in UI_WORDS
                for w in span.split())
+
+
+_EDGE_WORD = re.compile(r"\S+")
+
+
+def _trim_ui(text: str, start: int, end: int) -> tuple[int, int]:
+    """A model span without the interface words and punctuation at its edges ("Chat - Sam Okafor")."""
+    words = [m for m in _EDGE_WORD.finditer(text, start, end)]
+
+    def edge(m: re.Match[str]) -> bool:
+        w = m.group().strip(".,:;-–|·()[]<>\"'")
+        return not w or w.lower() in UI_WORDS
+
+    while len(words) > 1 and edge(words[0]):
+        words.pop(0)
+    while len(words) > 1 and edge(words[-1]):
+        words.pop()
+    return words[0].start(), words[-1].end()
 
 
 class SessionDetector:

@@ -61,6 +61,7 @@ class BoxFinding:
     entity: str
     score: float
     detector: str
+    value: str = ""  # the OCR text found (in memory only: the report keeps a group number, not it)
 
 
 @dataclass
@@ -82,7 +83,7 @@ def find_boxes(words: list[Word], detector: TextDetector, size: tuple[int, int])
             for box in boxes_for_span(words, view, f.start, f.end, cut=f.entity not in WHOLE_WORD_ENTITIES):
                 key = pad(box, PAD, size)
                 if key not in found or found[key].score < f.score:
-                    found[key] = BoxFinding(key, f.entity, float(f.score), f.detector)
+                    found[key] = BoxFinding(key, f.entity, float(f.score), f.detector, view.text[f.start:f.end])
     return join_on_lines(list(found.values()))
 
 
@@ -98,7 +99,7 @@ def join_on_lines(findings: list[BoxFinding]) -> list[BoxFinding]:
             h = max(a[3], b[3])
             if abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)) <= h / 2 and b[0] - (a[0] + a[2]) < h / 2:
                 best = g if g.score >= f.score else f
-                out[k] = BoxFinding(union(a, b), best.entity, best.score, best.detector)
+                out[k] = BoxFinding(union(a, b), best.entity, best.score, best.detector, best.value)
                 break
         else:
             out.append(f)
