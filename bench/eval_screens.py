@@ -6,8 +6,8 @@ and a terminal showing `git log`, rendered in real headless Chromium (Playwright
 /usr/bin/chromium, pages set from memory: nothing is loaded), at 1x and 2x device scale, light
 and dark, 12-15 px, four font families. Names, companies, addresses, phones, cards, IBANs and
 the rest come from Faker in 13 locales. Gold boxes come from the DOM: every personal value is a
-`<span data-pii=ENTITY>`, every other word is measured with a Range; each box is then shrunk to
-the value's ink pixels.
+`<span data-pii=ENTITY>`, every other word (a token with a letter or digit) is measured with a
+Range; each box is then shrunk to the value's ink pixels.
 
 The split is frozen in bench/eval_split.json (seed 2026): detectors are tuned on "tune" only,
 and only "test" is reported.
@@ -270,6 +270,7 @@ _MEASURE = """() => {
     if (n.parentElement.closest('[data-pii]') || n.parentElement.closest('style')) continue;
     const re = /\\S+/g; let m;
     while ((m = re.exec(n.textContent))) {
+      if (!/[\p{L}\p{N}]/u.test(m[0])) continue;  // "<", "·", "—" are no words
       const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
       const b = r.getBoundingClientRect();
       if (b.width > 0) out.words.push({text: m[0], rect: [b.x, b.y, b.width, b.height]});
