@@ -78,11 +78,11 @@ class Presidio:
         from presidio_image_redactor import ImageAnalyzerEngine, ImageRedactorEngine
 
         analyzer = presidio_engine.build()
+        # presidio's own phone recognizer: OwnTrace's analyzer leaves phones to redaction.structured
+        analyzer.engine.registry.add_recognizer(PhoneRecognizer(supported_regions=["US", "GB", "DE", "FR"]))
         self.entities = list(analyzer.entities) + ["DENY"]
         self.engine = ImageRedactorEngine(ImageAnalyzerEngine(analyzer_engine=analyzer.engine, ocr=TesserocrForPresidio()))
-        # presidio's own phone recognizer: OwnTrace's analyzer leaves phones to redaction.structured
-        self.ad_hoc = [PatternRecognizer(supported_entity="DENY", deny_list=list(DENY)),
-                     PhoneRecognizer(supported_regions=["US", "GB", "DE", "FR"])]
+        self.ad_hoc = [PatternRecognizer(supported_entity="DENY", deny_list=list(DENY))]
 
     def boxes(self, image) -> list[Box]:
         _, found = self.engine.redact_and_return_bbox(image, ad_hoc_recognizers=self.ad_hoc, entities=self.entities)
