@@ -37,7 +37,7 @@ monday tuesday wednesday thursday friday saturday sunday january february march 
 october november december am pm utc mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct
 nov dec where when dial dial-in
 chrome chromium firefox safari edge slack teams zoom outlook gmail github gitlab bitbucket jira confluence notion
-figma trello asana linux ubuntu debian windows macos android iphone ipad google microsoft apple amazon
+owntrace figma trello asana linux ubuntu debian windows macos android iphone ipad google microsoft apple amazon
 terminal xterm bash shell vim emacs python java rust docker kubernetes git log merge merged approved approve
 changes requested comment comments commented review reviewed opened closed re fw fwd aw wg tr
 tel phone mobile fax invoice order receipt payment quote offer contract welcome thanks hello
