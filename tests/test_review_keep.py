@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from bench.synthetic_screens import render
