@@ -5,6 +5,8 @@ workers)."""
 from __future__ import annotations
 
 import io
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,9 @@ from recorder.records import Event
 from redaction.detect import Detector, SessionDetector
 from redaction.ocr import Ocr
 from redaction.pool import redact_frames, workers_for
+from tests.guards import scan_plaintext, traced
+
+OWNTRACE = [sys.executable, "-c", "from recorder.cli import main; main()"]
 
 FRAMES = 16
 NAME = "Kwame Mensah"
@@ -75,3 +80,17 @@ def test_a_frame_that_cannot_be_read_is_withheld_not_lost(home: Path, user) -> N
     assert outcomes[3].result is None and "damaged frame" in outcomes[3].error
     assert all(o.result is not None and np.asarray(Image.open(io.BytesIO(o.png))).size
                for n, o in outcomes.items() if n != 3)
+
+
+def test_cli_redact_on_two_workers_opens_no_network_and_leaves_nothing_in_clear(home: Path, tmp_path: Path) -> None:
+    session = make_session(home)
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp), HOME=str(tmp_path / "userhome"))
+    proc, connects = traced(OWNTRACE + ["redact", session.id[:12]], tmp_path / "strace.log", env=env,
+                            capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "PERSON" in proc.stdout and "0 withheld" in proc.stdout, proc.stdout
+    assert [c for c in connects if c.outbound] == []
+    assert scan_plaintext([home, tmp, tmp_path / "userhome"], [b"Mensah", b"Kwame", b"status: "]) == []
+    assert list(tmp.iterdir()) == []
