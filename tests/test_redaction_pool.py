@@ -5,7 +5,6 @@ workers)."""
 from __future__ import annotations
 
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from recorder.records import Event
 from redaction.detect import Detector, SessionDetector
 from redaction.ocr import Ocr
 from redaction.pool import redact_frames, workers_for
-from tests.guards import scan_plaintext, traced
+from tests.guards import scan_plaintext, traced_sandboxed
 
 OWNTRACE = [sys.executable, "-c", "from recorder.cli import main; main()"]
 
@@ -84,13 +83,8 @@ def test_a_frame_that_cannot_be_read_is_withheld_not_lost(home: Path, user) -> N
 
 def test_cli_redact_on_two_workers_opens_no_network_and_leaves_nothing_in_clear(home: Path, tmp_path: Path) -> None:
     session = make_session(home)
-    tmp = tmp_path / "tmpdir"
-    tmp.mkdir()
-    env = dict(os.environ, TMPDIR=str(tmp), HOME=str(tmp_path / "userhome"))
-    proc, connects = traced(OWNTRACE + ["redact", session.id[:12]], tmp_path / "strace.log", env=env,
-                            capture_output=True, text=True)
+    proc, connects, (tmp, userhome) = traced_sandboxed(OWNTRACE + ["redact", session.id[:12]], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "PERSON" in proc.stdout and "0 withheld" in proc.stdout, proc.stdout
-    assert [c for c in connects if c.outbound] == []
-    assert scan_plaintext([home, tmp, tmp_path / "userhome"], [b"Mensah", b"Kwame", b"status: "]) == []
-    assert list(tmp.iterdir()) == []
+    assert [c for c in connects if c.outbound] == [] and list(tmp.iterdir()) == []
+    assert scan_plaintext([home, tmp, userhome], [b"Mensah", b"Kwame", b"status: "]) == []
