@@ -74,15 +74,18 @@ class Presidio:
 
     def __init__(self) -> None:
         from presidio_analyzer import PatternRecognizer
+        from presidio_analyzer.predefined_recognizers import PhoneRecognizer
         from presidio_image_redactor import ImageAnalyzerEngine, ImageRedactorEngine
 
         analyzer = presidio_engine.build()
+        # presidio's own phone recognizer: OwnTrace's analyzer leaves phones to redaction.structured
+        analyzer.engine.registry.add_recognizer(PhoneRecognizer(supported_regions=["US", "GB", "DE", "FR"]))
         self.entities = list(analyzer.entities) + ["DENY"]
         self.engine = ImageRedactorEngine(ImageAnalyzerEngine(analyzer_engine=analyzer.engine, ocr=TesserocrForPresidio()))
-        self.deny = [PatternRecognizer(supported_entity="DENY", deny_list=list(DENY))]
+        self.ad_hoc = [PatternRecognizer(supported_entity="DENY", deny_list=list(DENY))]
 
     def boxes(self, image) -> list[Box]:
-        _, found = self.engine.redact_and_return_bbox(image, ad_hoc_recognizers=self.deny, entities=self.entities)
+        _, found = self.engine.redact_and_return_bbox(image, ad_hoc_recognizers=self.ad_hoc, entities=self.entities)
         return [(b.left, b.top, b.width, b.height) for b in found]
 
 

@@ -18,7 +18,10 @@ def status() -> list[tuple[str, bool, str]]:
 
     lines: list[tuple[str, bool, str]] = []
     if presidio_engine.ner_available():
-        lines.append(("redaction NER", True, f"{presidio_engine.NER_MODEL} finds names, places and organisations"))
+        from .lexicon import ner_model_path
+
+        model = ner_model_path()
+        lines.append(("redaction NER", True, f"{model.name if model else 'a spaCy pipeline'} finds names, places and organisations"))
     else:
         lost = ", ".join(presidio_engine.NER_ENTITIES)
         lines.append((

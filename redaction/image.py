@@ -61,6 +61,7 @@ class BoxFinding:
     entity: str
     score: float
     detector: str
+    value: str = ""  # the OCR text found (in memory only: the report keeps a group number, not it)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class ImageResult:
     image: Image.Image
     findings: list[BoxFinding]
     flagged: list[tuple[Box, str]] = field(default_factory=list)  # low-confidence text regions
+    words: list[Word] = field(default_factory=list)  # the frame's OCR words (kept in memory only)
 
 
 def find_boxes(words: list[Word], detector: TextDetector, size: tuple[int, int]) -> list[BoxFinding]:
@@ -81,7 +83,7 @@ def find_boxes(words: list[Word], detector: TextDetector, size: tuple[int, int])
             for box in boxes_for_span(words, view, f.start, f.end, cut=f.entity not in WHOLE_WORD_ENTITIES):
                 key = pad(box, PAD, size)
                 if key not in found or found[key].score < f.score:
-                    found[key] = BoxFinding(key, f.entity, float(f.score), f.detector)
+                    found[key] = BoxFinding(key, f.entity, float(f.score), f.detector, view.text[f.start:f.end])
     return join_on_lines(list(found.values()))
 
 
@@ -97,7 +99,7 @@ def join_on_lines(findings: list[BoxFinding]) -> list[BoxFinding]:
             h = max(a[3], b[3])
             if abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)) <= h / 2 and b[0] - (a[0] + a[2]) < h / 2:
                 best = g if g.score >= f.score else f
-                out[k] = BoxFinding(union(a, b), best.entity, best.score, best.detector)
+                out[k] = BoxFinding(union(a, b), best.entity, best.score, best.detector, best.value)
                 break
         else:
             out.append(f)
@@ -170,7 +172,17 @@ class FrameRedactor:
             self._prev, self._words = None, []
             raise RedactionFailed(f"{type(e).__name__}: {e}") from e
         self._prev, self._words = norm, words
-        return ImageResult(fill(frame, [f.bbox for f in findings]), findings, flagged)
+        return ImageResult(fill(frame, [f.bbox for f in findings]), findings, flagged, words)
+
+    def again(self, frame: Image.Image, result: ImageResult) -> ImageResult | None:
+        """The frame redacted anew from its words when the detector now finds more (names the
+        session showed later), or None when nothing changed."""
+        frame = frame.convert("RGB")
+        findings = find_boxes(result.words, self.detector, frame.size)
+        if {f.bbox for f in findings} <= {f.bbox for f in result.findings}:
+            return None
+        flagged = low_confidence(result.words, findings, self.ocr.low_confidence)
+        return ImageResult(fill(frame, [f.bbox for f in findings]), findings, flagged, result.words)
 
     def _read(self, norm: np.ndarray) -> list[Word]:
         h, w = norm.shape
@@ -244,10 +256,17 @@ _shared_lock = threading.Lock()
 def redact_image(image: Image.Image, detector: TextDetector) -> ImageResult:
     """One image, OCR'd whole. Reuses one tesseract instance (loading the model takes a while)."""
     global _shared_ocr
+    from redaction.detect import Detector, SessionDetector
+
+    if isinstance(detector, Detector):
+        detector = SessionDetector(detector, [])
     with _shared_lock:
         if _shared_ocr is None:
             try:
                 _shared_ocr = Ocr()
             except OcrUnavailable as e:
                 raise RedactionFailed(str(e)) from e
-        return FrameRedactor(detector, ocr=_shared_ocr).redact(image)
+        redactor = FrameRedactor(detector, ocr=_shared_ocr)
+        result = redactor.redact(image)
+        # a name found in one place of the screen is filled everywhere on it
+        return redactor.again(image, result) or result

@@ -3,8 +3,9 @@
 An AnalyzerEngine built with no NLP engine downloads en_core_web_lg, and the email recognizer makes
 tldextract fetch the public suffix list; neither may happen here. The NLP engine is a blank
 spaCy English pipeline built in code (lemmas = lowercased tokens, so context words such as
-"phone" or "card" still raise scores), or an installed `en_core_web_sm` when one is importable,
-which adds PERSON / LOCATION / ORGANIZATION.
+"phone" or "card" still raise scores), plus the NER of the English pipeline that
+`redaction.lexicon.ner_model_path` finds (loaded from its folder), which adds PERSON / LOCATION /
+ORGANIZATION.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from spacy.language import Language  # noqa: E402
 
 from redaction import PHONE_REGIONS  # noqa: E402
 
+from .lexicon import ner_model_path  # noqa: E402
+
 # the bundled snapshot of the suffix list, no fetch, no cache directory written
 tldextract.tldextract.TLD_EXTRACTOR = tldextract.tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True
@@ -39,7 +42,6 @@ from presidio_analyzer.predefined_recognizers import (  # noqa: E402
     IbanRecognizer,
     IpRecognizer,
     MacAddressRecognizer,
-    PhoneRecognizer,
     SpacyRecognizer,
     UrlRecognizer,
     UsSsnRecognizer,
@@ -87,13 +89,17 @@ class _InMemorySpacyEngine(SpacyNlpEngine):
 
 
 def ner_available() -> bool:
-    return spacy.util.is_package(NER_MODEL)
+    return ner_model_path() is not None
+
+
+# only the entity recogniser is used: it has its own embedding layer, so the rest is skipped (3x faster)
+_NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 
 
 def _pipeline(ner_model: str | None) -> Language:
     """`ner_model`: an installed spaCy package name or a pipeline folder (spacy.load never
     downloads), or None for a blank English pipeline."""
-    nlp = spacy.load(ner_model, exclude=["lemmatizer"]) if ner_model else spacy.blank("en")
+    nlp = spacy.load(ner_model, exclude=_NOT_NER) if ner_model else spacy.blank("en")
     nlp.add_pipe("owntrace_lowercase_lemma", last=True)
     return nlp
 
@@ -103,20 +109,21 @@ class Analyzer:
     engine: AnalyzerEngine
     ner_model: str | None
     entities: tuple[str, ...]
+    plain: AnalyzerEngine | None = None  # the same without NER, for text the model has nothing to find in
 
 
 def build(phone_regions: Sequence[str] = PHONE_REGIONS, ner_model: str | None = AUTO) -> Analyzer:
     """An AnalyzerEngine with exactly the recognizers OwnTrace uses, built without network.
-    `ner_model`: AUTO uses en_core_web_sm when installed; a package name or a pipeline folder;
-    None for patterns and checksums only."""
+    `ner_model`: AUTO uses the pipeline `ner_model_path` finds (official en_core_web_sm first);
+    a package name or a pipeline folder; None for patterns and checksums only."""
     unknown = [r for r in phone_regions if r not in phonenumbers.SUPPORTED_REGIONS]
     if unknown:
         raise ValueError(f"unknown phone regions {unknown}: use two-letter country codes such as US, GB, DE")
-    model = (NER_MODEL if ner_available() else None) if ner_model == AUTO else ner_model
-    nlp = _pipeline(model)
+    found = ner_model_path() if ner_model == AUTO else None
+    model = (str(found) if found else None) if ner_model == AUTO else ner_model
+    # phone numbers: redaction.structured (possible numbers and phone contexts, a superset)
     recognizers = [
         EmailRecognizer(),
-        PhoneRecognizer(supported_regions=list(phone_regions)),
         CreditCardRecognizer(),
         IbanRecognizer(),
         IpRecognizer(),
@@ -126,12 +133,14 @@ def build(phone_regions: Sequence[str] = PHONE_REGIONS, ner_model: str | None = 
         MacAddressRecognizer(),
         DateRecognizer(),
     ]
-    entities: tuple[str, ...] = PATTERN_ENTITIES
-    if model:
-        recognizers.append(SpacyRecognizer(supported_entities=list(NER_ENTITIES)))
-        entities = entities + NER_ENTITIES
+    plain = _engine(recognizers, None)
+    if not model:
+        return Analyzer(plain, None, PATTERN_ENTITIES)
+    with_ner = _engine([*recognizers, SpacyRecognizer(supported_entities=list(NER_ENTITIES))], model)
+    return Analyzer(with_ner, model, PATTERN_ENTITIES + NER_ENTITIES, plain)
+
+
+def _engine(recognizers: list, model: str | None) -> AnalyzerEngine:
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=["en"])
-    engine = AnalyzerEngine(
-        registry=registry, nlp_engine=_InMemorySpacyEngine(nlp, model or "blank:en"), supported_languages=["en"]
-    )
-    return Analyzer(engine, model, entities)
+    return AnalyzerEngine(registry=registry, nlp_engine=_InMemorySpacyEngine(_pipeline(model), model or "blank:en"),
+                          supported_languages=["en"])

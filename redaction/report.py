@@ -4,11 +4,30 @@ look at. Serialised as `redacted/report.json.age` (see docs/internals.md, "Redac
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 VERSION = 1
+
+
+# values a person may keep everywhere in one action; structured PII and secrets are kept one by one
+KEEPABLE = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "ADDRESS", "HANDLE", "CHANNEL", "REPOSITORY", "HOSTNAME",
+                      "WORK_ID"})
+
+
+class Groups:
+    """One number per distinct value found in a session (case and spacing aside)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def of(self, entity: str, value: str) -> int | None:
+        key = " ".join(re.sub(r"^\W+|\W+$", "", value).split()).casefold()
+        if entity not in KEEPABLE or not key:
+            return None
+        return self._ids.setdefault(key, len(self._ids))
 
 
 @dataclass
@@ -20,6 +39,8 @@ class ReportFinding:
     bbox: list[int] | None = None  # [x, y, w, h] on a frame
     span: list[int] | None = None  # [start, end) in the typed run's text or the title
     events: list[int] = field(default_factory=list)  # journal indices whose characters were removed
+    detector: str = ""  # which detector found it (presidio, ner, lexicon, layout, session, deny …)
+    group: int | None = None  # findings of one value share a group: the review keeps them all at once
 
     def to_obj(self) -> dict[str, Any]:
         obj = {"item": self.item, "source": self.source, "entity": self.entity, "score": round(self.score, 3)}
@@ -28,6 +49,10 @@ class ReportFinding:
         if self.span is not None:
             obj["span"] = list(self.span)
         obj["events"] = list(self.events)
+        if self.detector:
+            obj["detector"] = self.detector
+        if self.group is not None:
+            obj["group"] = self.group
         return obj
 
 

@@ -40,6 +40,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str], float]] = [
         r"[\w.\-]*[\"']?\s*(?:=|:=|:|=>)\s*[\"']?(?P<s>[^\s\"';,]{4,})"), 0.8),
 ]
 
+_HASH_SCORE = 0.35
+_COMMIT_BEFORE = re.compile(r"(?i)\b(?:commit|merge|revert|cherry-pick|parent|tree)[ \t]+$")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}")
 _WORDLIKE_SEGMENT = re.compile(r"^(?:[a-z]+|[A-Z][a-z]+|[A-Z]+|\d{1,4})$")
 
@@ -65,7 +67,7 @@ def _looks_random(token: str) -> float:
     entropy = shannon_entropy(core)
     if re.fullmatch(r"[0-9a-fA-F\-]+", core):
         # hex (and UUIDs): hashes look the same as hex keys; keep them, scored low for the reviewer
-        return 0.35 if len(core) >= 32 and digits and letters and entropy >= 3.0 else 0.0
+        return _HASH_SCORE if len(core) >= 32 and digits and letters and entropy >= 3.0 else 0.0
     if digits >= 2 and letters >= 4 and entropy >= 3.4:
         return 0.7
     if letters and 0.25 <= upper / letters <= 0.75 and entropy >= 3.7:
@@ -81,6 +83,8 @@ def find(text: str) -> list[Finding]:
             out.append(Finding(start, end, ENTITY, score, "secrets"))
     for m in _TOKEN_RE.finditer(text):
         score = _looks_random(m.group())
+        if score == _HASH_SCORE and _COMMIT_BEFORE.search(text, 0, m.start()):
+            continue  # `commit 9fceb02…` in git log, tig, a code review: an object id, not a key
         if score:
             out.append(Finding(m.start(), m.end(), ENTITY, score, "secrets"))
     return out

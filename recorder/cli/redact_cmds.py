@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -40,22 +42,27 @@ def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile =
 
 
 def redact_image_cmd(
-    src: Annotated[Path, typer.Argument(metavar="IN", help="a PNG or JPEG screenshot")],
-    out: Annotated[Path, typer.Option("-o", "--output", help="where to write the redacted PNG")],
+    src: Annotated[list[Path], typer.Argument(metavar="IN...", help="PNG or JPEG screenshots, or folders of them")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="the redacted PNG; a folder for several inputs")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON lines, one per image")] = False,
 ) -> None:
-    """Redact one screenshot: personal data and secrets filled solid black."""
-    from recorder.redact import session as redact
+    """Redact screenshots: personal data and secrets filled solid black. Models load once."""
+    from recorder.redact import batch  # presidio and spaCy take seconds to load
 
-    result = redact.redact_image_file(src, out, paths.home())
-    counts: dict[str, int] = {}
-    for f in result.findings:
-        counts[f.entity] = counts.get(f.entity, 0) + 1
-    found = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing found"
-    typer.echo(f"wrote {out}: {found}; {len(result.flagged)} regions flagged to check by eye", err=True)
+    jobs = batch.plan(src, out)
+    with ProgressBar("redacting images") as bar:
+        records = batch.run(jobs, paths.home(), bar)
+    for r in records:
+        if as_json:
+            typer.echo(json.dumps(r, ensure_ascii=False))
+        counts = Counter(f["entity"] for f in r["findings"])
+        found = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing found"
+        typer.echo(f"wrote {r['output']}: {found}; {len(r['flagged'])} regions flagged to check by eye", err=True)
 
 
 def redact_text_cmd(
     file: Annotated[Path | None, typer.Argument(help="a text file (default: standard input)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the redacted text and its findings as JSON")] = False,
 ) -> None:
     """Redact text to standard output; output line N is input line N, redacted."""
     try:
@@ -68,8 +75,13 @@ def redact_text_cmd(
         raise OwnTraceError(f"{file or 'standard input'} is not UTF-8 text", "convert it with iconv first") from None
     from recorder.redact import session as redact
 
-    redacted, _ = redact.user_detector(paths.home()).redact(text)
-    sys.stdout.write(redacted)
+    redacted, found = redact.user_detector(paths.home()).redact(text)
+    if as_json:
+        findings = [{"entity": f.entity, "score": round(f.score, 3), "detector": f.detector, "span": [f.start, f.end]}
+                    for f in found]
+        typer.echo(json.dumps({"redacted": redacted, "findings": findings}, ensure_ascii=False))
+    else:
+        sys.stdout.write(redacted)
 
 
 def register(app: typer.Typer) -> None:

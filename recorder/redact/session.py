@@ -27,7 +27,9 @@ from recorder.timestamps import utc_now
 from redaction import typed
 from redaction.detect import Detector, SessionDetector
 from redaction.findings import Finding, apply
-from redaction.report import Report, ReportFinding
+from redaction.image import ImageResult
+from redaction.pool import FrameOutcome, redact_frames
+from redaction.report import Groups, Report, ReportFinding
 
 _FRAME_RE = re.compile(r"^(\d{6})\.png\.age$")
 _REDACTABLE_STATES = (State.RECORDED, State.INTERRUPTED, State.REDACTED)
@@ -122,53 +124,74 @@ def redact_session(
     runs = typed.rebuild(events)
     typed_findings, failed = _typed(runs, events, detector, lambda i: False)
     values = [(tf.value, tf.finding.entity) for tf in typed_findings if tf.value]
-    screen_detector = SessionDetector(detector, values) if values else detector
+    screen_detector = SessionDetector(detector, values)
+    names = screen_detector.names
+    for tf in typed_findings:  # names typed, and in window titles, are known before the first frame
+        names.learn(tf.value, [replace(tf.finding, start=0, end=len(tf.value))])
+    titles = [(i, str(e.get("title"))) for i, e in enumerate(events) if e.kind == "window" and e.get("title")]
+    for _, title in titles:
+        try:
+            screen_detector.find(title)
+        except Exception:  # noqa: S110 - the title pass below withholds it
+            pass
     redactor, ocr_problem = _frame_redactor(screen_detector)
     report.engine["ocr"] = redactor.engine if redactor else "unavailable"
 
-    bullets: set[int] = set()
-    for n in frames:
-        item = f"frame:{n}"
-        try:
-            if redactor is None:
-                raise RuntimeError(ocr_problem)
-            result = redactor.redact(session.frame_image(key, n))
-            buf = io.BytesIO()
-            result.image.save(buf, format="PNG")
-        except Exception as err:  # fail closed: this frame is not in the redacted view
-            report.withhold(item, str(err) or type(err).__name__)
-            (session.path / frame_rel(n)).unlink(missing_ok=True)
+    screens: dict[int, tuple[ImageResult, int]] = {}  # frame -> (result without pixels, names known then)
+    outcomes = (redact_frames(frames, lambda n: session.frame_image(key, n), screen_detector) if redactor
+                else (FrameOutcome(n, None, error=ocr_problem or "OCR unavailable") for n in frames))
+    for out in outcomes:
+        if out.result is None:  # fail closed: this frame is not in the redacted view
+            report.withhold(f"frame:{out.n}", out.error)
+            (session.path / frame_rel(out.n)).unlink(missing_ok=True)
         else:
-            session.write_sealed(frame_rel(n), buf.getvalue())
+            session.write_sealed(frame_rel(out.n), out.png)
+            screens[out.n] = (out.result, out.known)
             if on_frame_words:
-                on_frame_words(n, redactor.words)
-            for f in result.findings:
-                report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox)))
-            for box, reason in result.flagged:
-                report.flag(item, list(box), reason)
-                if "bullets" in reason:
-                    bullets.add(n)
+                on_frame_words(out.n, out.result.words)
         done += 1
         if progress:
             progress(done, total)
+    # names found on a later frame are filled on the earlier frames too
+    for n, (result, known) in sorted(screens.items()):
+        if known == names.size:
+            continue
+        try:
+            again = redactor.again(session.frame_image(key, n), result)
+            if again:
+                _write_frame(session, n, again)
+                screens[n] = (replace(again, image=None), names.size)
+        except Exception as e:  # fail closed
+            report.withhold(f"frame:{n}", str(e) or type(e).__name__)
+            (session.path / frame_rel(n)).unlink(missing_ok=True)
+            del screens[n]
     _remove_stale_frames(session, set(frames))
+    bullets: set[int] = set()
+    groups = Groups()
+    for n, (result, _) in sorted(screens.items()):
+        item = f"frame:{n}"
+        for f in result.findings:
+            report.findings.append(ReportFinding(item, "screen", f.entity, f.score, bbox=list(f.bbox),
+                                                 detector=f.detector, group=groups.of(f.entity, f.value)))
+        for box, reason in result.flagged:
+            report.flag(item, list(box), reason)
+            if "bullets" in reason:
+                bullets.add(n)
 
-    if bullets:  # a bullets-only field was on screen: what was typed then is a password
-        frame_at = _latest_frame_before(events)
-        typed_findings, failed = _typed(runs, events, detector, lambda i: frame_at[i] in bullets)
+    # typed text again with everything the session showed: a name read on a frame is a name typed
+    frame_at = _latest_frame_before(events)
+    typed_findings, failed = _typed(runs, events, screen_detector, lambda i: frame_at[i] in bullets)
     for run, error in failed:
         report.withhold(f"typed:{run.start}", f"text detection failed: {error}")
     for tf in typed_findings:
         if tf.finding.entity != WITHHELD:
-            f = tf.finding
-            report.findings.append(ReportFinding(f"typed:{tf.run}", "typed", f.entity, f.score,
-                                                 span=[f.start, f.end], events=tf.events))
+            tfound = tf.finding
+            report.findings.append(ReportFinding(f"typed:{tf.run}", "typed", tfound.entity, tfound.score,
+                                                 span=[tfound.start, tfound.end], events=tf.events, detector=tfound.detector,
+                                                 group=groups.of(tfound.entity, tf.value)))
     overrides: dict[int, dict] = typed.redactions(events, typed_findings)
 
-    for i, e in enumerate(events):
-        if e.kind != "window" or not e.get("title"):
-            continue
-        title = str(e.get("title"))
+    for i, title in titles:
         try:
             found = screen_detector.find(title)  # a title can show a typed value too (a search, a file name)
         except Exception as ex:
@@ -177,7 +200,8 @@ def redact_session(
             continue
         if found:
             overrides[i] = {"title": apply(title, found)}
-            report.findings += [ReportFinding(f"title:{i}", "title", f.entity, f.score, span=[f.start, f.end])
+            report.findings += [ReportFinding(f"title:{i}", "title", f.entity, f.score, span=[f.start, f.end],
+                                              detector=f.detector, group=groups.of(f.entity, title[f.start:f.end]))
                                 for f in found]
 
     redacted = [replace(e, data={**e.data, **overrides[i]}) if i in overrides else e for i, e in enumerate(events)]
@@ -189,7 +213,13 @@ def redact_session(
     return report
 
 
-def _typed(runs: list[typed.TypedRun], events: list[Event], detector: Detector, prompted: Callable[[int], bool]
+def _write_frame(session: Session, n: int, result: ImageResult) -> None:
+    buf = io.BytesIO()
+    result.image.save(buf, format="PNG")
+    session.write_sealed(frame_rel(n), buf.getvalue())
+
+
+def _typed(runs: list[typed.TypedRun], events: list[Event], detector: Detector | SessionDetector, prompted: Callable[[int], bool]
            ) -> tuple[list[typed.TypedFinding], list[tuple[typed.TypedRun, str]]]:
     """Findings in every typed run; a run whose detection fails loses all its characters."""
     found: list[typed.TypedFinding] = []
@@ -215,24 +245,29 @@ def _remove_stale_frames(session: Session, current: set[int]) -> None:
 
 
 
-def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | None = None):
-    """One screenshot (PNG/JPEG) to a redacted PNG at `dst`, the user's explicit choice.
-    The input is checked before the (slow to build) detector is made."""
+def open_image(src: Path):
+    """A PNG or JPEG file as an RGB image, or a one-line error."""
     from PIL import Image, UnidentifiedImageError
 
-    from redaction.image import RedactionFailed, redact_image
-
-    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
-        raise OwnTraceError("the output would overwrite the input", "choose another output file with -o")
     try:
         with Image.open(src) as im:
             if im.format not in ("PNG", "JPEG"):
                 raise OwnTraceError(f"{src} is {im.format}, not PNG or JPEG", "convert it to PNG first")
-            image = im.convert("RGB")
+            return im.convert("RGB")
     except FileNotFoundError:
         raise OwnTraceError(f"{src} does not exist") from None
     except (UnidentifiedImageError, OSError) as e:
         raise OwnTraceError(f"{src} is not a readable image ({e})", "give a PNG or JPEG file") from None
+
+
+def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | None = None):
+    """One screenshot (PNG/JPEG) to a redacted PNG at `dst`, the user's explicit choice.
+    The input is checked before the (slow to build) detector is made."""
+    from redaction.image import RedactionFailed, redact_image
+
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise OwnTraceError("the output would overwrite the input", "choose another output file with -o")
+    image = open_image(src)
     try:
         result = redact_image(image, detector or user_detector(root))
     except RedactionFailed as e:

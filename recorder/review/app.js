@@ -222,7 +222,17 @@ function renderRedactions(step) {
     b.textContent = undone ? "Redact again" : "Undo this redaction…";
     b.addEventListener("click", () => toggleUndo(f));
     const where = f.bbox ? `box ${f.bbox.join(",")}` : f.span ? `characters ${f.span[0]}–${f.span[1]}` : "";
-    item(`${f.entity} in ${f.source} ${where} (score ${f.score ?? "?"})${undone ? " — UNDONE" : ""}`, b);
+    const by = f.detector ? `, found by ${f.detector}` : "";
+    item(`${f.entity} in ${f.source} ${where} (score ${f.score ?? "?"}${by})${undone ? " — UNDONE" : ""}`, b);
+    const same = f.group === undefined ? [] : (state.info.groups[String(f.group)] || []);
+    if (same.length > 1 && !same.every((id) => d.undone.includes(id))) {
+      const k = document.createElement("button");
+      k.className = "warn";
+      k.dataset.keep = f.id;
+      k.textContent = `Not ${f.entity}: keep it everywhere (${same.length} places)…`;
+      k.addEventListener("click", () => keepEverywhere(f, same));
+      ul.lastChild.append(" ", k);
+    }
   }
   d.boxes.forEach((box, k) => {
     if (box.frame !== step.frame) return;
@@ -245,6 +255,17 @@ function toggleUndo(f) {
     d.undone = [...d.undone, f.id].sort((a, b) => a - b);
     say(`Warning: the ${f.entity} redaction is undone; ${what} will leave with the export.`, true);
   }
+  save();
+  renderDetail();
+}
+
+function keepEverywhere(f, ids) {
+  // one decision for a false positive the detectors made all over the session ("Will" is no name)
+  if (!window.confirm(`Keep this ${f.entity} unredacted in all ${ids.length} places of the session? ` +
+                      "The original pixels and text there will be exported as recorded.")) return;
+  const d = state.decisions;
+  d.undone = [...new Set([...d.undone, ...ids])].sort((a, b) => a - b);
+  say(`Warning: ${ids.length} ${f.entity} redactions of the same value are undone; they will leave with the export.`, true);
   save();
   renderDetail();
 }

@@ -311,6 +311,7 @@ class ReviewServer(LocalServer):
             "decisions": self.record.decisions.to_obj(),
             "approved": self.record.approval is not None,
             "summary": approval.summary(BundlePlan(v, self.record.decisions)),
+            "groups": _groups(v.findings),
         }
 
     def steps_page(self, offset: int, limit: int) -> dict[str, Any]:
@@ -318,8 +319,9 @@ class ReviewServer(LocalServer):
         out = []
         for s in v.steps[offset:offset + limit]:
             frame = s.frame if s.frame is not None and v.session.has(f"redacted/frames/{s.frame:06d}.png.age") else None
-            findings = [{"id": j, **{k: v.findings[j][k] for k in ("entity", "source", "bbox", "span", "score")
-                                     if k in v.findings[j]}} for j in v.step_findings(s)]
+            findings = [{"id": j, **{k: v.findings[j][k] for k in ("entity", "source", "bbox", "span", "score",
+                                                                   "detector", "group") if k in v.findings[j]}}
+                        for j in v.step_findings(s)]
             out.append({
                 "index": s.step_index, "t_start": s.t_start, "t_end": s.t_end, "wall_time": s.wall_time,
                 "action": s.action.to_obj(), "pyautogui": s.pyautogui, "window": s.window,
@@ -345,6 +347,15 @@ class ReviewServer(LocalServer):
         result = approval.approve(self.view, decisions)
         self.record = load_review(self.view)
         return {"approved_at": result.approved_at, "items": len(result.items), "summary": result.summary}
+
+
+def _groups(findings: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Finding numbers per value group, for "keep it everywhere"."""
+    out: dict[str, list[int]] = {}
+    for j, f in enumerate(findings):
+        if isinstance(f.get("group"), int):
+            out.setdefault(str(f["group"]), []).append(j)
+    return out
 
 
 class _Handler(SecureHandler):

@@ -74,3 +74,13 @@ def traced(cmd: list[str], log: Path, **run_kwargs) -> tuple[subprocess.Complete
     """Run `cmd` under `strace -f -e trace=connect` and return its result and every connect()."""
     proc = subprocess.run(["strace", "-f", "-qq", "-e", "trace=connect", "-o", str(log), *cmd], **run_kwargs)
     return proc, parse_connects(log.read_text(errors="replace"))
+
+
+def traced_sandboxed(cmd: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess, list[Connect], list[Path]]:
+    """`traced`, with TMPDIR and HOME in fresh folders under `tmp_path`; also returns the folders
+    to scan with `scan_plaintext` (TMPDIR first: a clean run leaves it empty)."""
+    tmp, userhome = tmp_path / "tmpdir", tmp_path / "userhome"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp), HOME=str(userhome))
+    proc, connects = traced(cmd, tmp_path / "strace.log", env=env, capture_output=True, text=True)
+    return proc, connects, [tmp, userhome]

@@ -22,7 +22,7 @@ from redaction.detect import Detector
 from redaction.ocr import Ocr
 from redaction.report import Report
 from tests.support.cli import OWNTRACE
-from tests.support.guards import scan_plaintext, traced
+from tests.support.guards import scan_plaintext, traced_sandboxed
 from tests.support.screens import render
 
 EMAIL = "maria.garcia@example.com"
@@ -225,15 +225,11 @@ def run(args: list[str], **kw) -> subprocess.CompletedProcess:
 
 def test_cli_redact_offline_and_no_plaintext_temp_files(home: Path, tmp_path: Path) -> None:
     session = make_session(home)
-    tmp = tmp_path / "tmpdir"
-    tmp.mkdir()
-    env = dict(os.environ, TMPDIR=str(tmp), HOME=str(tmp_path / "userhome"))
-    proc, connects = traced(OWNTRACE + ["redact", session.id[:12]], tmp_path / "strace.log", env=env,
-                            capture_output=True, text=True)
+    proc, connects, (tmp, userhome) = traced_sandboxed(OWNTRACE + ["redact", session.id[:12]], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert f"session {session.id} redacted:" in proc.stdout and "EMAIL_ADDRESS" in proc.stdout
     assert [c for c in connects if c.outbound] == []
-    assert scan_plaintext([home, tmp, tmp_path / "userhome"], [s.encode() for s in SECRETS]) == []
+    assert scan_plaintext([home, tmp, userhome], [s.encode() for s in SECRETS]) == []
     assert list(tmp.iterdir()) == []
 
 

@@ -1,0 +1,385 @@
+"""People, organisations and street addresses in screen text, titles and typed text, where a
+model alone is weak: OCR fragments without sentences.
+
+Four kinds of evidence, each its own detector name in the report:
+- `lexicon`: two to four capitalised words that read as a name (census first and last names,
+  or words no English dictionary knows), e.g. a mail list's sender cell "Sam Okafor";
+- `layout`: a name where the layout says one stands: `From:`/`To:`/`Cc:`, `Author:` in git
+  log, greetings and signatures, "Name <address>", chat author lines before a time,
+  "… wrote:", a line that is nothing but a first name;
+- `org`: capitalised words before a legal form (Inc, LLC, GmbH, S.A., sp. z o.o. …), and
+  "Smith, Jones and Brown";
+- `address`: street addresses in the common national forms (number + street + suffix,
+  "Hauptstraße 5", "12, rue de la Paix", "Via Roma 3", "ul. Kwiatowa 7/2") and postcode + town.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .findings import Finding
+from .lexicon import Lexicon
+
+# words of interfaces and products that are also names or look like them
+UI_WORDS = frozenset("""
+inbox outbox sent drafts draft spam trash archive archived starred important unread read settings preferences
+options account accounts profile help about home search filter filters sort compose reply forward delete edit view
+new open close save cancel submit send done next previous back menu file tools window tab tabs today yesterday
+tomorrow calendar contacts contact people chat chats channel channels message messages mail email notifications
+dashboard overview issues issue pull pulls request requests code commits commit branches branch tags releases
+actions projects project wiki security insights labels milestones reviewers assignees assignee author reviewer
+status priority type summary description title subject date time from to cc bcc attachments attachment meeting
+meetings event events invite invitation accept decline maybe tentative organizer attendees location room
+all none more less show hide mark select clear refresh sync upload download share export import print copy paste
+undo redo zoom fit page pages sheet sheets cell cells row rows column columns total sum average formula data
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september
+october november december am pm utc mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct
+nov dec where when dial dial-in
+chrome chromium firefox safari edge slack teams zoom outlook gmail github gitlab bitbucket jira confluence notion
+owntrace figma trello asana linux ubuntu debian windows macos android iphone ipad google microsoft apple amazon
+terminal xterm bash shell vim emacs python java rust docker kubernetes git log merge merged approved approve
+changes requested comment comments commented review reviewed opened closed re fw fwd aw wg tr
+tel phone mobile fax invoice order receipt payment quote offer contract welcome thanks hello
+""".split())
+_PARTICLES = frozenset("van von der den de del della dei di da das dos du la le bin ibn al el ten ter zu y e".split())
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
+_GAP = re.compile(r"^[ \t]{1,3}$")
+
+
+@dataclass(frozen=True)
+class _Tok:
+    start: int
+    end: int
+    text: str
+
+    @property
+    def capitalised(self) -> bool:
+        t = self.text
+        return t[0].isupper() and (len(t) == 1 or any(c.islower() for c in t[1:]))
+
+
+def _tokens(text: str) -> list[_Tok]:
+    return [_Tok(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+
+
+def _chains(text: str, toks: list[_Tok]) -> list[list[_Tok]]:
+    """Runs of capitalised words (particles like "van der" inside), separated by spaces only."""
+    chains: list[list[_Tok]] = []
+    cur: list[_Tok] = []
+    for t in toks:
+        joined = cur and _GAP.match(text[cur[-1].end:t.start])
+        if t.capitalised or (joined and t.text.lower() in _PARTICLES):
+            if cur and not joined:
+                chains.append(cur)
+                cur = []
+            cur.append(t)
+        else:
+            if cur:
+                chains.append(cur)
+            cur = []
+    if cur:
+        chains.append(cur)
+    # a chain does not end on a particle
+    return [c[: max(i + 1 for i, t in enumerate(c) if t.capitalised)] for c in chains]
+
+
+class People:
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lex = lexicon
+
+    # ---- word classes ---------------------------------------------------------------------
+
+    def _parts(self, w: str) -> list[str]:
+        return [p for p in re.split(r"[\-'’]", w) if p]
+
+    def is_ui(self, w: str) -> bool:
+        return w.lower() in UI_WORDS
+
+    def lexical(self, w: str) -> bool:
+        """A census first or last name (a hyphenated word: any part)."""
+        return any(self.lex.is_first(p) or self.lex.is_last(p) for p in self._parts(w))
+
+    def name_like(self, w: str) -> bool:
+        if w.lower() in STREET_WORDS:
+            return False
+        if self.lex.is_loose(w) and not (self.lex.is_first(w) or self.lex.is_frequent_last(w)):
+            return False  # "Personal", "Never": an adjective or adverb that is also a rare surname
+        if self.is_ui(w) or w.lower() in _PARTICLES:
+            return w.lower() in _PARTICLES
+        return self.lexical(w) or not any(self.lex.is_common(p) for p in self._parts(w))
+
+    def strong(self, w: str) -> bool:
+        """A name that is no verb, adjective or adverb: "Jordan", "Okafor", not "Will", "Young"."""
+        return self.lexical(w) and not self.is_ui(w) and not any(self.lex.is_loose(p) for p in self._parts(w))
+
+    def first_name(self, w: str) -> bool:
+        return (not self.is_ui(w) and any(self.lex.is_first(p) for p in self._parts(w))
+                and not any(self.lex.is_loose(p) for p in self._parts(w)))
+
+    # ---- detectors ------------------------------------------------------------------------
+
+    def names(self, text: str) -> list[Finding]:
+        """Two to four capitalised words that read as a person's name."""
+        out = []
+        for chain in _chains(text, _tokens(text)):
+            words = [t for t in chain if t.text.lower() not in _PARTICLES]
+            if len(words) < 2:
+                continue
+            i = 0
+            while i < len(chain):
+                best = None
+                for j in range(min(len(chain), i + 5), i + 1, -1):
+                    window = chain[i:j]
+                    core = [t.text for t in window if t.text.lower() not in _PARTICLES]
+                    if 2 <= len(core) <= 4 and all(self.name_like(w) for w in core) and self._evidence(core):
+                        best = j
+                        break
+                if best:
+                    out.append(Finding(chain[i].start, chain[best - 1].end, "PERSON", 0.7, "lexicon"))
+                    i = best
+                else:
+                    i += 1
+        return out
+
+    def _evidence(self, core: list[str]) -> bool:
+        if not any(self.lexical(w) for w in core):
+            # names from outside the census ("Ayşe Yılmaz"): no English word, letters no English
+            # word has
+            return all(not self.lex.is_common(w) for w in core) and any(not w.isascii() for w in core)
+        if sum(self.strong(w) for w in core) >= 1 and not all(self.lex.is_loose(w) or self.is_ui(w) for w in core):
+            return True
+        # only names that are also common words ("Rose Garden"): a first name plus an unknown word
+        return self.first_name(core[0]) and any(not self.lex.is_common(w) for w in core[1:])
+
+
+_NAME = r"[^\W\d_][^\W\d_'’\-]*"
+_NAME_SEQ = rf"(?:{_NAME}\.?[ \t]+(?:(?:van|von|der|den|de|del|della|di|da|dos|du|la|le|bin|al|ten|ter|zu)[ \t]+)*){{0,3}}{_NAME}"
+_LABELS = (
+    r"from|to|cc|bcc|reply-to|sender|recipients?|author|committer|signed-off-by|co-authored-by|reviewed-by"
+    r"|acked-by|tested-by|reported-by|suggested-by|assignee|assigned to|reporter|reviewers?|owner|organi[sz]er"
+    r"|attendees?|participants?|guests?|host|contact|name|full name|display name|created by|opened by|requested by"
+    r"|approved by|merged by|closed by|edited by|modified by|updated by|submitted by|customer|client|manager"
+    r"|von|an|absender|empfänger|de|à|para|da|a|od|do|van|aan|från|till"
+)
+_LABEL = re.compile(rf"(?i)(?<![\w-])(?:{_LABELS})\s*:[ \t]*")
+_GREETING = re.compile(
+    r"(?i)(?<![\w])(?:hi|hello|hey|dear|thanks|thank you|cheers|regards|best|sincerely|greetings|welcome|congrats"
+    r"|hallo|liebe|lieber|moin|servus|bonjour|salut|cher|chère|hola|querido|querida|estimado|estimada|ciao|caro|cara"
+    r"|olá|oi|hej|hoi|beste|cześć|witaj|merhaba|ahoj|dzień dobry)[ \t,]+"
+)
+_BEFORE_ADDRESS = re.compile(rf"(?P<s>{_NAME_SEQ})[ \t]*[<(\[]?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_AUTHOR_LINE = re.compile(
+    rf"(?P<s>{_NAME_SEQ})(?=[ \t]*(?:[,·•|\-–][ \t]*)?(?:\d{{1,2}}:\d{{2}}|wrote\b|commented\b|committed\b|opened\b"
+    r"|merged\b|approved\b|reviewed\b|requested\b|replied\b|reacted\b|joined\b|left the\b|added\b|assigned\b"
+    r"|mentioned\b|pushed\b|said\b|schrieb\b|a écrit\b|escribió\b|ha scritto\b|schreef\b|skrev\b|napisał))"
+)
+_LIST_SEP = re.compile(r"[ \t]*[,;][ \t]*|[ \t]+(?:and|und|et|y|e|en|och|i)[ \t]+")
+
+
+class Layout:
+    """Names where the layout puts one."""
+
+    def __init__(self, people: People) -> None:
+        self.people = people
+
+    def _take(self, text: str, pos: int, out: list[Finding], score: float, many: bool) -> None:
+        """The name (and, with `many`, a list of names) starting at `pos`."""
+        while True:
+            m = re.compile(_NAME_SEQ).match(text, pos)
+            if not m:
+                return
+            span = self._trim(text, m.start(), m.end())
+            if span:
+                out.append(Finding(span[0], span[1], "PERSON", score, "layout"))
+            end = span[1] if span else m.end()
+            sep = _LIST_SEP.match(text, end)
+            if not many or not sep:
+                return
+            pos = sep.end()
+
+    def _trim(self, text: str, start: int, end: int) -> tuple[int, int] | None:
+        """Capitalised name words from `start`; stops at a UI or lower-case word."""
+        last = None
+        for t in _tokens(text[start:end]):
+            w = t.text
+            if w.lower() in _PARTICLES and last is not None:
+                continue
+            if not (t.capitalised or w.isupper()) or self.people.is_ui(w):
+                break
+            last = start + t.end
+        return (start, last) if last else None
+
+    def find(self, text: str) -> list[Finding]:
+        out: list[Finding] = []
+        for m in _LABEL.finditer(text):
+            self._take(text, m.end(), out, 0.8, many=True)
+        for m in _GREETING.finditer(text):
+            self._take(text, m.end(), out, 0.6, many=True)
+        for m in _BEFORE_ADDRESS.finditer(text):
+            span = self._trim(text, m.start("s"), m.end("s"))
+            if span and self.people.name_like(text[span[0]:span[1]].split()[0]):
+                out.append(Finding(span[0], span[1], "PERSON", 0.75, "layout"))
+        for m in _AUTHOR_LINE.finditer(text):
+            words = m.group("s").split()
+            if 1 <= len(words) <= 4 and all(w[0].isupper() and self.people.name_like(w) for w in words) and any(
+                    self.people.lexical(w) for w in words):
+                span = self._trim(text, m.start("s"), m.end("s"))
+                if span:
+                    out.append(Finding(span[0], span[1], "PERSON", 0.6, "layout"))
+        alone = text.strip()
+        if alone and " " not in alone and self.people.first_name(alone) and alone[0].isupper() and alone[1:].islower():
+            start = text.index(alone)  # a cell, signature or title that is a first name only
+            out.append(Finding(start, start + len(alone), "PERSON", 0.5, "layout"))
+        return out
+
+
+# ---- organisations --------------------------------------------------------------------------
+
+_LEGAL = (
+    r"Inc\.?|Incorporated|LLC|L\.L\.C\.|Ltd\.?|Limited|LLP|LP|PLC|plc|Corp\.?|Corporation|Co\.|Company|Group|Holdings?"
+    r"|GmbH(?:[ \t]*&[ \t]*Co\.?[ \t]*(?:KG|OHG))?|AG(?:[ \t]*&[ \t]*Co\.?[ \t]*KG)?|KG(?:aA)?|OHG|e\.[ \t]?V\.|UG|SE"
+    r"|mbH|S\.(?:Coop|Com|L\.N\.E|C\.P|A\.D|A\.L|A\.T)\.?|S\.?A\.?S?\.?|SARL|S\.?à[ \t]?r\.?l\.?|SNC|S\.?L\.?(?:U\.?)?|S\.?p\.?A\.?|SPA|SRL|S\.?r\.?l\.?|S\.?n\.?c\.?"
+    r"|B\.?V\.?|N\.?V\.?|Oy|Oyj|AB|ASA|A/S|ApS|AS|Pty\.?(?:[ \t]Ltd\.?)?|Ltda\.?|S\.?C\.?|[Ss]p\.[ \t]?z[ \t]?o\.?[ \t]?o\.?"
+    r"|S\.?A\.?[ \t]?de[ \t]?C\.?V\.?|K\.?K\.?|A\.?Ş\.?|Stiftung|Partners|Associates|Consulting|Solutions|Systems"
+    r"|Technologies|Labs|Industries|Enterprises|Ventures|Studios?|Software|& Sons|and Sons|& Co\.?|et Fils|e [Ff]igli"
+    r"|e hijos|[y&] [Aa]sociados|Hermanos|Gebrüder|Brothers|Bros\.?|s\.r\.l\.|s\.p\.a\.|s\.n\.c\.|s\.c\.|e\.G\.|EIRELI|i syn(?:owie)?|i wspólnicy"
+    r"|ME|HB|KB|San\.(?:[ \t]ve[ \t]Tic\.)?(?:[ \t](?:Ltd\.|A\.Ş\.))?(?:[ \t]Şti\.)?|Ltd\.[ \t]Şti\.?"
+)
+_ORG_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž0-9][\w'’\-]*"
+_ORG = re.compile(
+    rf"(?<![\w])(?P<s>(?:{_ORG_WORD}(?:,?[ \t]+|[ \t]*[&+][ \t]*|[ \t]+(?:and|und|et|e|y|en|&)[ \t]+|-)){{1,4}}"
+    rf"(?:{_LEGAL})(?:[ \t]+(?:{_LEGAL}))?)(?![\w&])"
+)
+# organisational words before the name ("Stichting Jorlink", "Fundacja Han i syn", "Hnos Fiol")
+_ORG_PREFIX = re.compile(
+    r"(?<![\w])(?P<s>(?:Stichting|Fundacja|Fundación|Fondazione|Fundação|Stiftung|Fondation|Vereniging|Verein"
+    r"|Association|Asociación|Associazione|Associação|Grupo|Gruppo|Groupe|Hnos\.?|Hermanos|Cooperativa|Spółdzielnia)"
+    rf"(?:[ \t]+(?:i|y|e|et|und|en|de|del|van|von|di|da)?[ \t]*{_ORG_WORD}){{1,3}})(?![\w])"
+)
+_DOUBLE_SURNAME = re.compile(r"(?<![\w\-])(?P<a>[A-Z][a-z]+)-(?P<b>[A-Z][a-z]+)(?![\w\-])")
+_ORG_LIST = re.compile(rf"(?<![\w])(?P<s>(?P<a>{_NAME}),[ \t]+(?P<b>{_NAME})[ \t]+(?:and|&|und|et|y|e)[ \t]+(?P<c>{_NAME}))(?!\w)")
+
+
+def organisations(text: str, people: People) -> list[Finding]:
+    out = []
+    for m in _ORG.finditer(text):
+        start = m.start("s")
+        words = _tokens(m.group("s"))
+        # start at the first capitalised word that is not an interface word ("Invoice from Acme Inc")
+        for t in words:
+            if t.capitalised and not people.is_ui(t.text):
+                start = m.start("s") + t.start
+                break
+        else:
+            continue
+        if any(c.isalpha() for c in text[start:m.start("s") + words[-1].start]) or len(words) == 1:
+            out.append(Finding(start, m.end("s"), "ORGANIZATION", 0.75, "org"))
+    for m in _ORG_PREFIX.finditer(text):
+        out.append(Finding(m.start("s"), m.end("s"), "ORGANIZATION", 0.7, "org"))
+    for m in _DOUBLE_SURNAME.finditer(text):
+        # "Mills-Jackson": two surnames joined, a firm or a double-barrelled name; either is redacted
+        pair = [m.group("a"), m.group("b")]
+        if all(people.lex.is_last(w) and not people.is_ui(w) for w in pair) and not all(
+                people.lex.is_loose(w) for w in pair):
+            out.append(Finding(m.start(), m.end(), "ORGANIZATION", 0.5, "org"))
+    for m in _ORG_LIST.finditer(text):
+        if all(people.lex.is_last(m.group(g)) for g in "abc"):
+            out.append(Finding(m.start("s"), m.end("s"), "ORGANIZATION", 0.7, "org"))
+    return out
+
+
+# ---- street addresses -----------------------------------------------------------------------
+
+# USPS Publication 28 street suffixes (and their abbreviations), British and Irish forms
+_SUFFIX = (
+    r"Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Square|Sq|Way|Parkway|Pkwy"
+    r"|Terrace|Ter|Circle|Cir|Highway|Hwy|Trail|Trl|Crescent|Cres|Close|Grove|Gardens|Gdns|Row|Mews|Hill|Hills"
+    r"|Park|Plaza|Alley|Aly|Loop|Path|Pike|Run|View|Views|Walk|Ridge|Heights|Hts|Crossing|Xing|Point|Pt|Port"
+    r"|Ranch|Mill|Mills|Manor|Station|Sta|Valley|Vly|Forks|Fork|Ford|Fords|Forest|Forge|Fort|Ft|Freeway|Fwy"
+    r"|Expressway|Expy|Glen|Glens|Green|Harbor|Harbour|Haven|Hollow|Island|Isle|Junction|Jct|Key|Keys|Knoll|Knolls"
+    r"|Lake|Lakes|Landing|Light|Lights|Lock|Locks|Lodge|Mall|Meadow|Meadows|Mission|Motorway|Mount|Mountain|Mtn"
+    r"|Neck|Orchard|Oval|Overpass|Pass|Passage|Pine|Pines|Plain|Plains|Points|Ports|Prairie|Radial|Ramp|Rapid"
+    r"|Rapids|Rest|Ridges|River|Roads|Route|Rte|Shoal|Shoals|Shore|Shores|Skyway|Spring|Springs|Spur|Spurs"
+    r"|Squares|Stravenue|Stream|Streets|Summit|Throughway|Trace|Track|Trafficway|Tunnel|Turnpike|Tpke|Underpass"
+    r"|Union|Unions|Valleys|Via|Viaduct|Village|Villages|Ville|Vista|Walks|Wall|Ways|Well|Wells|Bay|Bayou|Beach"
+    r"|Bend|Bluff|Bluffs|Bottom|Branch|Bridge|Brook|Brooks|Burg|Burgs|Bypass|Camp|Canyon|Cape|Causeway|Center"
+    r"|Centre|Centers|Cliff|Cliffs|Club|Common|Commons|Corner|Corners|Course|Courts|Cove|Coves|Creek|Crest"
+    r"|Crossroad|Curve|Dale|Dam|Divide|Drives|Estate|Estates|Extension|Ext|Fall|Falls|Ferry|Field|Fields|Flat"
+    r"|Flats|Garden|Gateway|Greens|Groves|Harbors|Inlet|Islands|Junctions|Land|Lanes|Manors|Parks|Parkways"
+    r"|Quay|Rise|Wharf|Wynd|Vale|Chase|Approach|Broadway|Esplanade|Embankment|Drove|Hey|Marg|Nagar|Zila|Chowk|Gali"
+)
+_UNIT_WORDS = (r"Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Bldg|Building|Piano|Appartamento|Interno|Scala|Piso"
+               r"|Puerta|Escalera|Apto|Bloco|Casa|Lote|Andar|Sala|Etage|Whg|#")
+_UNIT = rf"(?:,?[ \t]*(?:{_UNIT_WORDS})\.?[ \t]*#?[\w\-]{{1,6}})?"
+_STREET_EN = re.compile(
+    rf"(?<![\w])(?P<s>(?:\d{{1,6}}[A-Za-z]?(?:[\-/]\d{{1,4}})?|(?:Flat|Studio|Unit|Apartment)[ \t]+\w{{1,5}}),?[ \t]+(?:(?:[NSEW]|North|South|East|West|N\.|S\.|E\.|W\.)[ \t]+)?"
+    rf"(?:[^\W\d_][\w'’.\-]*[ \t]+){{0,4}}(?:{_SUFFIX})\b\.?{_UNIT})"
+)
+_COMPOUND = (
+    r"straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|pfad|markt|graben|berg|hof|wall"
+    r"|gracht|laan|plein|straat|kade|singel|dijk|vej|gade|gatan|gata|vägen|väg|veien|vegen|gate|katu|tie|kuja"
+    r"|utca|ulice|cesta|iela|gatvė|tänav"
+)
+_STREET_COMPOUND = re.compile(
+    rf"(?i)(?<![\w])(?P<s>(?:[^\W\d_][\w'’.\-]*[ \t-]+){{0,3}}[^\W\d_]*(?:{_COMPOUND})(?![^\W\d_])[ \t]*\d{{1,5}}[ \t]?[a-zA-Z]?"
+    r"(?:[ \t]*[/\-][ \t]*\d{1,5})?(?![\w]))"
+)
+_PREFIX = (
+    r"rue|avenue|av\.|boulevard|bd|bld|chemin|allée|impasse|place|quai|route|cours|passage|square|voie|rond-point"
+    r"|via|viale|piazza|piazzale|corso|largo|vicolo|strada|contrada|borgo|rotonda|calle|c/|avenida|avda\.?|paseo"
+    r"|plaza|camino|carrer|carretera|ronda|rambla|travesía|pasaje|glorieta|urbanización|cuesta|callejón|vial|rua"
+    r"|travessa|praça|largo|alameda|rodovia|estrada|viela|ladeira|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|osiedle"
+    r"|área|vereda|quadra|conjunto|jardim|parque|vila|setor|trecho|passarela|recanto|residencial|chácara|núcleo"
+    r"|lagoa|morro|fazenda|viaduto|esplanada|pátio|stretto|cañada|travessera|vía|pasadizo|alameda"
+    r"|strada|calea|bulevardul|str\.|am|an der|an den|auf der|im|in der|zum|zur|hinter der|unter den|sokak|sokağı"
+    r"|caddesi|cad\.|sk\.|mahallesi"
+)
+_STREET_PARTICLES = "|".join(sorted(_PARTICLES | {"des", "do", "dei", "delle", "degli", "las", "los", "les", "l'", "d'"}))
+_STREET_PREFIXED = re.compile(
+    rf"(?<![\w])(?P<s>(?:\d{{1,5}}[a-z]?(?:[ \t]?(?:bis|ter))?,?[ \t]+)?(?i:{_PREFIX})(?![^\W\d_])[ \t]+"
+    rf"(?:(?:{_STREET_PARTICLES})[ \t]+"
+    rf"|[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*,?[ \t]+){{0,5}}[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*"
+    rf"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[a-zA-Z]?(?:[ \t]*[/\-][ \t]*\d{{1,5}})?)?{_UNIT})(?![\w])"
+)
+_TOWN = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+(?:[ \t\-]+[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+){0,2}"
+_POSTAL_CITY = re.compile(
+    rf"(?<![\w\-])(?P<s>(?P<code>(?:[A-Z]{{1,3}}-)?(?:\d{{2}}-\d{{3}}|\d{{4,8}}))[ \t]+(?P<town>{_TOWN})"
+    rf"|\d{{4}}[ \t]?[A-Z]{{2}}[ \t]+{_TOWN}"
+    rf"|{_TOWN},[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?"
+    rf"|[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}}(?:[ \t]+{_TOWN})?"
+    r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)(?![\w])"
+)
+_POSTAL_CONTEXT = re.compile(r"(?i)\b(?:address|adresse|dirección|indirizzo|endereço|adres|street|ship|bill|office|"
+                             r"mail to|located|deliver|home)\b")
+
+
+STREET_WORDS = frozenset(w.lower().rstrip(".") for w in (_SUFFIX + "|" + _PREFIX).split("|")) | {
+    "straße", "strasse", "platz", "weg", "allee", "gasse"}
+
+
+def addresses(text: str, people: People) -> list[Finding]:
+    out = []
+    for pattern, score in ((_STREET_EN, 0.8), (_STREET_COMPOUND, 0.75), (_STREET_PREFIXED, 0.7)):
+        for m in pattern.finditer(text):
+            out.append(Finding(m.start("s"), m.end("s"), "ADDRESS", score, "address"))
+    for m in _POSTAL_CITY.finditer(text):
+        # "2024 Annual" or "12 Items" is a number and a word: a postcode's town is no common
+        # English word (or a street, an address label or a postcode shape vouches for it)
+        town = m.group("town")
+        vouched = out or _POSTAL_CONTEXT.search(text)
+        if town is None or vouched or not (people.is_ui(town.split()[0]) or people.lex.is_common(town.split()[0])):
+            out.append(Finding(m.start("s"), m.end("s"), "ADDRESS", 0.6, "address"))
+    return out
+
+
+class PeopleDetector:
+    """Every detector of this module over one text."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.people = People(lexicon)
+        self.layout = Layout(self.people)
+
+    def find(self, text: str) -> list[Finding]:
+        return (self.people.names(text) + self.layout.find(text) + organisations(text, self.people)
+                + addresses(text, self.people))

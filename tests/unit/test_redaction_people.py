@@ -1,0 +1,200 @@
+"""People, organisations, addresses, work identifiers and the structured detectors that must
+hold on data nobody here wrote: positives from many locales, near-miss negatives (UI words,
+product names, common words that are also names), session-wide propagation."""
+
+from __future__ import annotations
+
+import pytest
+
+from redaction import lexicon, structured, workids
+from redaction.detect import Detector, SessionDetector
+from redaction.findings import Finding
+from redaction.people import PeopleDetector
+from redaction.propagate import SessionNames
+
+
+@pytest.fixture(scope="module")
+def people() -> PeopleDetector:
+    return PeopleDetector(lexicon.load())
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector()  # no deny-list: everything below must be found by the detectors
+
+
+def found(findings: list[Finding], text: str) -> list[tuple[str, str]]:
+    return [(f.entity, text[f.start:f.end]) for f in findings]
+
+
+@pytest.mark.parametrize("text, value", [
+    ("Jordan Blake", "Jordan Blake"),  # a mail list's sender cell
+    ("Sam Okafor 10:42 AM", "Sam Okafor"),
+    ("Łukasz Wiśniewski", "Łukasz Wiśniewski"),
+    ("Ayşe Yılmaz", "Ayşe Yılmaz"),  # neither name is in the census lists
+    ("Jean-Pierre Dubois", "Jean-Pierre Dubois"),
+    ("Anna van der Berg", "Anna van der Berg"),
+    ("From: Linus Fontaine <linus@example.com>", "Linus Fontaine"),
+    ("Author: Jürgen Müller <jm@example.org>", "Jürgen Müller"),
+    ("Hi Priya,", "Priya"),
+    ("Attendees: Mia Chen, Noah Williams", "Mia Chen"),
+])
+def test_person_names(people: PeopleDetector, text: str, value: str) -> None:
+    assert ("PERSON", value) in found(people.find(text), text)
+
+
+@pytest.mark.parametrize("text", [
+    "Inbox", "Settings", "Mark as read", "Reply All", "New York", "Google Chrome", "Pull Request Code Review",
+    "Will you open Settings?", "Grant Access", "Black Friday Sale", "Open 3 New Messages", "Page 2 of 5",
+    "Meeting Room 3", "Rose Garden", "Will", "Thu Wed", "Personal accept rise fact",
+])
+def test_person_near_misses(people: PeopleDetector, text: str) -> None:
+    assert [e for e, _ in found(people.find(text), text) if e == "PERSON"] == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("Acme Widgets GmbH", "Acme Widgets GmbH"),
+    ("Invoice from Schmidt & Partner AG", "Schmidt & Partner AG"),
+    ("Smith, Jones and Brown", "Smith, Jones and Brown"),
+    ("Fieramosca SPA", "Fieramosca SPA"),
+    ("Geisler Sp. z o.o.", "Geisler Sp. z o.o."),
+])
+def test_organisations(people: PeopleDetector, text: str, value: str) -> None:
+    assert ("ORGANIZATION", value) in found(people.find(text), text)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("14 Elm Street", "14 Elm Street"),
+    ("1234 Smith Parkway Apt. 123", "1234 Smith Parkway Apt. 123"),
+    ("Hauptstraße 5", "Hauptstraße 5"),
+    ("Müllerstr. 12", "Müllerstr. 12"),
+    ("12, rue de la Paix", "12, rue de la Paix"),
+    ("Via Roma 3", "Via Roma 3"),
+    ("ul. Kwiatowa 7/2", "ul. Kwiatowa 7/2"),
+    ("Calle de Juan Pérez 12", "Calle de Juan Pérez 12"),
+    ("Springfield, IL 62704", "Springfield, IL 62704"),
+])
+def test_street_addresses(people: PeopleDetector, text: str, value: str) -> None:
+    assert ("ADDRESS", value) in found(people.find(text), text)
+
+
+@pytest.mark.parametrize("text", ["Total 12 Items", "version 3.11 and 42 items", "3 New Messages", "Room 12"])
+def test_address_near_misses(people: PeopleDetector, text: str) -> None:
+    assert [e for e, _ in found(people.find(text), text) if e == "ADDRESS"] == []
+
+
+@pytest.mark.parametrize("number", [
+    "2221 0000 0000 0009", "2720-9900-0000-0007",  # Mastercard 2-series
+    "5425 2334 3010 9903", "4111111111111111", "3782 822463 10005", "6011 0009 9013 9424",
+    "3530 1113 3330 0000", "6200 0000 0000 0005", "3056 9309 0259 04", "6759 6498 2643 8453",
+])
+def test_cards_in_every_current_iin_range(number: str) -> None:
+    text = f"card {number} exp 12/27"
+    assert ("CREDIT_CARD", number) in found(structured.cards(text), text)
+
+
+@pytest.mark.parametrize("number", [
+    "2221 0000 0000 0008",  # Luhn fails
+    "2800 0000 0000 0008",  # Luhn-valid, but no network issues 28…
+    "1234 5678 9012 3452",
+])
+def test_card_near_misses(number: str) -> None:
+    assert structured.cards(f"ref {number}") == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("(296) 476-8767", "(296) 476-8767"),  # area code 296 is not assigned: possible, not valid
+    ("955.285.3279", "955.285.3279"),
+    ("+1 594-876-9477", "+1 594-876-9477"),
+    ("tel: 12345678", "12345678"),  # any number in a phone context
+    ("☎ 4732771075", "4732771075"),
+    ("Fax 030 1234 567", "030 1234 567"),
+])
+def test_possible_phones_and_phone_contexts(text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in found(structured.phones(text, ("US", "GB", "DE", "FR")), text)
+
+
+@pytest.mark.parametrize("text", ["order 2024-05-14 total 1234567890", "12:30 2024-05-14", "Price 1,234.56 EUR",
+                                  "version 3.11 and 42 items", "card 4111 1111 1111 1112"])
+def test_phone_near_misses(text: str) -> None:
+    assert structured.phones(text, ("US", "GB", "DE", "FR")) == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00"),
+    ("DE89 370 40044 05320 13000", "DE89 370 40044 05320 13000"),  # OCR's irregular spacing
+    ("GB82WEST12345698765432 3365.33", "GB82WEST12345698765432"),  # a table row: the amount stays
+    ("IBAN DE89 3704 0044\n0532 0130 00", "DE89 3704 0044\n0532 0130 00"),  # a wrapped cell
+])
+def test_ibans_across_splits(text: str, value: str) -> None:
+    assert found(structured.ibans(text), text) == [("IBAN_CODE", value)]
+
+
+def test_account_numbers() -> None:
+    text = "Account no: 12345678, Sort code 12-34-56"
+    assert found(structured.accounts(text), text) == [("ACCOUNT_NUMBER", "12345678"), ("ACCOUNT_NUMBER", "12-34-56")]
+    assert structured.accounts("account settings 2024") == []
+
+
+@pytest.mark.parametrize("text, entity, value", [
+    ("ping @priya.raman about it", "HANDLE", "priya.raman"),
+    ("moved to #release-planning", "CHANNEL", "release-planning"),
+    ("cloned github.com/acme/widgets.git", "REPOSITORY", "acme/widgets"),
+    ("fixes acme/widgets#42", "REPOSITORY", "acme/widgets"),
+    ("acme/widgets · Pull requests · Issues", "REPOSITORY", "acme/widgets"),
+    ("ssh db01.corp.internal", "HOSTNAME", "db01.corp.internal"),
+    ("Fixes ABC-1234", "WORK_ID", "ABC-1234"),
+    ("employee EMP-00482", "WORK_ID", "EMP-00482"),
+    ("INV-2026-0142 is due", "WORK_ID", "INV-2026-0142"),
+    ("SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s", "FINGERPRINT",
+     "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"),
+])
+def test_work_identifiers(text: str, entity: str, value: str) -> None:
+    assert (entity, value) in found(workids.find(text), text)
+
+
+@pytest.mark.parametrize("text", [
+    "color #fff and #a0b1c2", "see issue #123", "UTF-8 ISO-8601 SHA-256", "see src/main.py",
+    "mail priya@example.com", "3/4 of the way",
+])
+def test_work_identifier_near_misses(text: str) -> None:
+    assert workids.find(text) == []
+
+
+def test_the_model_loads_from_its_folder_and_interface_words_are_not_organisations(detector: Detector) -> None:
+    status = detector.status()
+    assert status["ner"] and status["ner_model"] == str(lexicon.ner_model_path())
+    assert (lexicon.ner_model_path() / "config.cfg").is_file()
+    assert detector.find("Inbox") == [] and detector.find("Settings") == []
+    text = "Meeting with Linus Fontaine at Siemens AG in Berlin"
+    assert {e for e, _ in found(detector.find(text), text)} >= {"PERSON", "ORGANIZATION", "LOCATION"}
+
+
+def test_every_finding_says_which_detector_found_it(detector: Detector) -> None:
+    text = "From: Sam Okafor <sam.okafor@example.org>, 14 Elm Street, card 2221 0000 0000 0009"
+    by = {text[f.start:f.end]: f.detector for f in detector.find(text)}
+    assert by["14 Elm Street"] == "address" and by["2221 0000 0000 0009"] == "card"
+    assert by["Sam Okafor"] in ("lexicon", "layout") and by["sam.okafor@example.org"] == "presidio"
+
+
+def test_a_name_found_once_is_found_everywhere_also_in_part_and_split(detector: Detector) -> None:
+    session = SessionDetector(detector, [])
+    session.find("From: Priya Raman <p@example.com>")  # learned here
+    for text, value in [("thanks priya", "priya"), ("Ra man wrote", "Ra man"), ("Raman", "Raman"),
+                        ("Pri-\nya Raman", "Pri-\nya Raman")]:
+        assert any(text[f.start:f.end] == value and f.entity == "PERSON" for f in session.find(text)), text
+
+
+def test_an_address_tells_the_name() -> None:
+    names = SessionNames(lexicon.load())
+    text = "linus.fontaine@example.com"
+    assert names.learn(text, [Finding(0, len(text), "EMAIL_ADDRESS", 1.0, "presidio")])
+    assert found(names.find("Linus Fontaine joined"), "Linus Fontaine joined")[0] == ("PERSON", "Linus Fontaine")
+
+
+def test_what_is_not_a_name_is_not_propagated() -> None:
+    names = SessionNames(lexicon.load())
+    text = "Never since get agree"  # a fragment the model may tag: the lexicons do not agree
+    assert not names.learn(text, [Finding(0, len(text), "PERSON", 0.65, "ner")])
+    names.learn("Will Baker", [Finding(0, 10, "PERSON", 0.7, "layout")])
+    assert "Will" not in names.parts and "Baker" in names.parts  # "will" is a verb: too common alone
