@@ -156,11 +156,6 @@ class FrameRedactor:
     def engine(self) -> str:
         return getattr(self.ocr, "name", type(self.ocr).__name__)
 
-    @property
-    def words(self) -> list[Word]:
-        """The OCR words of the frame last redacted (the search index takes them from here)."""
-        return self._words
-
     def redact(self, frame: Image.Image) -> ImageResult:
         frame = frame.convert("RGB")
         try:

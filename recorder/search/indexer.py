@@ -82,8 +82,7 @@ def ocr_session(session: Session, key, progress: Progress | None = None) -> tupl
     try:
         for k, n in enumerate(numbers, 1):
             try:
-                redactor.redact(session.frame_image(key, n))
-                screen.add(n, redactor.words)
+                screen.add(n, redactor.redact(session.frame_image(key, n)).words)
             except (OwnTraceError, RedactionFailed) as e:
                 problems.append(f"frame {n} ({e})")
             if progress:
