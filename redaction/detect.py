@@ -99,7 +99,7 @@ class Detector:
                 if not _ner_plausible(span):
                     continue
                 # the model is the weakest evidence on OCR fragments: layout and lexicons win a tie
-                start, end = _trim_ui(text, r.start, r.end)
+                start, end = self._people.people.grow(text, *_trim_ui(text, r.start, r.end))
                 out.append(Finding(start, end, entity, NER_SCORE, "ner"))
                 continue
             out.append(Finding(r.start, r.end, entity, float(r.score), "presidio"))

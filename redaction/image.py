@@ -16,6 +16,8 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, ImageDraw
 
+from redaction import columns
+from redaction.findings import Finding
 from redaction.ocr import Ocr, OcrUnavailable
 from redaction.regions import (
     INK_LEVEL,
@@ -44,6 +46,7 @@ FULL_OCR_SHARE = 0.5  # when more than this share of a frame changed, OCR it who
 # an OCR misread inside a random token ends the detector's match early: the rest of the word is
 # still secret, so words these touch are filled whole
 WHOLE_WORD_ENTITIES = frozenset({"SECRET", "PASSWORD", "CRYPTO"})
+COLUMN_SCORE = 0.7  # a cell under a "Phone" or "Customer" header
 BULLETS = re.compile(r"^[•●∙·⚫◦*]{3,}$")
 
 
@@ -84,6 +87,16 @@ def find_boxes(words: list[Word], detector: TextDetector, size: tuple[int, int])
                 key = pad(box, PAD, size)
                 if key not in found or found[key].score < f.score:
                     found[key] = BoxFinding(key, f.entity, float(f.score), f.detector, view.text[f.start:f.end])
+    names = getattr(detector, "names", None)  # a session detector learns the names tables show
+    for cell in columns.cells(words):
+        box = words[cell.words[0]].bbox
+        for i in cell.words[1:]:
+            box = union(box, words[i].bbox)
+        key = pad(box, PAD, size)
+        if key not in found or found[key].score < COLUMN_SCORE:
+            found[key] = BoxFinding(key, cell.entity, COLUMN_SCORE, "column", cell.text)
+        if names is not None:
+            names.learn(cell.text, [Finding(0, len(cell.text), cell.entity, COLUMN_SCORE, "column")])
     return join_on_lines(list(found.values()))
 
 

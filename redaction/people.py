@@ -16,10 +16,29 @@ Four kinds of evidence, each its own detector name in the report:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .findings import Finding
 from .lexicon import Lexicon
+
+
+def _unaccented(alternatives: str) -> str:
+    """A regex alternation plus each alternative without its accents: an English OCR model reads
+    "Área" as "Area" and "Cañada" as "Canada"."""
+    out, depth, start = [], 0, 0
+    for i, c in enumerate(alternatives):  # split at the top level only: groups have "|" inside
+        depth += (c == "(") - (c == ")") if alternatives[i - 1:i] != "\\" else 0
+        if c == "|" and depth == 0:
+            out.append(alternatives[start:i])
+            start = i + 1
+    out.append(alternatives[start:])
+    for alt in list(out):
+        plain = "".join(c for c in unicodedata.normalize("NFD", alt) if not unicodedata.combining(c))
+        plain = plain.replace("ł", "l").replace("Ł", "L").replace("ı", "i").replace("ø", "o")
+        if plain != alt and plain not in out:
+            out.append(plain)
+    return "|".join(out)
 
 # words of interfaces and products that are also names or look like them
 UI_WORDS = frozenset("""
@@ -44,7 +63,7 @@ tel phone mobile fax invoice order receipt payment quote offer contract welcome 
 """.split())
 _PARTICLES = frozenset("van von der den de del della dei di da das dos du la le bin ibn al el ten ter zu y e".split())
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
-_GAP = re.compile(r"^[ \t]{1,3}$")
+_GAP = re.compile(r"^ {1,3}$")
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,34 @@ class People:
         return (not self.is_ui(w) and any(self.lex.is_first(p) for p in self._parts(w))
                 and not any(self.lex.is_loose(p) for p in self._parts(w)))
 
+    def grow(self, text: str, start: int, end: int) -> tuple[int, int]:
+        """A span widened over the name words next to it: the model often tags one word of a
+        name it does not know ("Piero" of "Piero Trebbi", "van Soest" of "Ise van Soest")."""
+        toks = _tokens(text)
+        inside = [k for k, t in enumerate(toks) if start <= t.start and t.end <= end]
+        if not inside:
+            return start, end
+        lo, hi = inside[0], inside[-1]
+        for step in (-1, 1):
+            k, added = (lo, hi)[step > 0], 0
+            while added < 2 and 0 <= k + step < len(toks):
+                a, b = (toks[k + step], toks[k]) if step < 0 else (toks[k], toks[k + step])
+                t = toks[k + step]
+                if not _GAP.match(text[a.end:b.start]) or not (
+                        t.text.lower() in _PARTICLES or (t.capitalised and self.name_like(t.text))):
+                    break
+                k += step
+                added += 1
+            if step < 0:
+                lo = k
+            else:
+                hi = k
+        while hi > lo and toks[hi].text.lower() in _PARTICLES:
+            hi -= 1
+        while lo < hi and toks[lo].text.lower() in _PARTICLES:
+            lo += 1
+        return min(start, toks[lo].start), max(end, toks[hi].end)
+
     # ---- detectors ------------------------------------------------------------------------
 
     def names(self, text: str) -> list[Finding]:
@@ -154,7 +201,7 @@ class People:
 
 
 _NAME = r"[^\W\d_][^\W\d_'’\-]*"
-_NAME_SEQ = rf"(?:{_NAME}\.?[ \t]+(?:(?:van|von|der|den|de|del|della|di|da|dos|du|la|le|bin|al|ten|ter|zu)[ \t]+)*){{0,3}}{_NAME}"
+_NAME_SEQ = rf"(?:{_NAME}\.? +(?:(?:van|von|der|den|de|del|della|di|da|dos|du|la|le|bin|al|ten|ter|zu) +)*){{0,3}}{_NAME}"
 _LABELS = (
     r"from|to|cc|bcc|reply-to|sender|recipients?|author|committer|signed-off-by|co-authored-by|reviewed-by"
     r"|acked-by|tested-by|reported-by|suggested-by|assignee|assigned to|reporter|reviewers?|owner|organi[sz]er"
@@ -162,19 +209,21 @@ _LABELS = (
     r"|approved by|merged by|closed by|edited by|modified by|updated by|submitted by|customer|client|manager"
     r"|von|an|absender|empfänger|de|à|para|da|a|od|do|van|aan|från|till"
 )
-_LABEL = re.compile(rf"(?i)(?<![\w-])(?:{_LABELS})\s*:[ \t]*")
+_LABEL = re.compile(rf"(?i)(?<![\w-])(?:{_LABELS})\s*: *")
 _GREETING = re.compile(
     r"(?i)(?<![\w])(?:hi|hello|hey|dear|thanks|thank you|cheers|regards|best|sincerely|greetings|welcome|congrats"
     r"|hallo|liebe|lieber|moin|servus|bonjour|salut|cher|chère|hola|querido|querida|estimado|estimada|ciao|caro|cara"
-    r"|olá|oi|hej|hoi|beste|cześć|witaj|merhaba|ahoj|dzień dobry)[ \t,]+"
+    r"|olá|oi|hej|hoi|beste|cześć|witaj|merhaba|ahoj|dzień dobry)[ ,]+"
 )
-_BEFORE_ADDRESS = re.compile(rf"(?P<s>{_NAME_SEQ})[ \t]*[<(\[]?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_BEFORE_ADDRESS = re.compile(rf"(?P<s>{_NAME_SEQ}) *[<(\[]?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _AUTHOR_LINE = re.compile(
-    rf"(?P<s>{_NAME_SEQ})(?=[ \t]*(?:[,·•|\-–][ \t]*)?(?:\d{{1,2}}:\d{{2}}|wrote\b|commented\b|committed\b|opened\b"
+    rf"(?P<s>{_NAME_SEQ})(?= *(?:[,·•|\-–] *)?(?:\d{{1,2}}:\d{{2}}|wrote\b|commented\b|committed\b|opened\b"
     r"|merged\b|approved\b|reviewed\b|requested\b|replied\b|reacted\b|joined\b|left the\b|added\b|assigned\b"
     r"|mentioned\b|pushed\b|said\b|schrieb\b|a écrit\b|escribió\b|ha scritto\b|schreef\b|skrev\b|napisał))"
 )
-_LIST_SEP = re.compile(r"[ \t]*[,;][ \t]*|[ \t]+(?:and|und|et|y|e|en|och|i)[ \t]+")
+# "meeting with Piero Trebbi": two to four name words after "with"
+_WITH = re.compile(r"(?i)(?<![\w])(?:with|mit|avec|con|com|met|med|ze|z) +")
+_LIST_SEP = re.compile(r" *[,;] *| +(?:and|und|et|y|e|en|och|i) +")
 
 
 class Layout:
@@ -222,43 +271,75 @@ class Layout:
                 out.append(Finding(span[0], span[1], "PERSON", 0.75, "layout"))
         for m in _AUTHOR_LINE.finditer(text):
             words = m.group("s").split()
-            if 1 <= len(words) <= 4 and all(w[0].isupper() and self.people.name_like(w) for w in words) and any(
-                    self.people.lexical(w) for w in words):
+            named = all(w[0].isupper() and self.people.name_like(w) for w in words) and any(
+                self.people.lexical(w) for w in words)
+            # or a name in no list: capitalised words, one of them no English word ("Anka Junk 13:48")
+            unknown = len(words) >= 2 and all(
+                w[0].isupper() and not self.people.is_ui(w) and (self.people.lexical(w) or not self.people.lex.is_loose(w))
+                for w in words) and any(not self.people.lex.is_common(w) and not self.people.lexical(w) for w in words)
+            if 1 <= len(words) <= 4 and (named or unknown):
                 span = self._trim(text, m.start("s"), m.end("s"))
                 if span:
                     out.append(Finding(span[0], span[1], "PERSON", 0.6, "layout"))
+        for m in _WITH.finditer(text):
+            n = re.compile(_NAME_SEQ).match(text, m.end())
+            span = n and self._trim(text, n.start(), n.end())
+            if span:
+                words = text[span[0]:span[1]].split()
+                if 2 <= len(words) <= 4 and all(self.people.name_like(w) for w in words):
+                    out.append(Finding(span[0], span[1], "PERSON", 0.55, "layout"))
         alone = text.strip()
         if alone and " " not in alone and self.people.first_name(alone) and alone[0].isupper() and alone[1:].islower():
             start = text.index(alone)  # a cell, signature or title that is a first name only
             out.append(Finding(start, start + len(alone), "PERSON", 0.5, "layout"))
+        words = alone.split()
+        if 2 <= len(words) <= 3 and all(_WORD.fullmatch(w) and self._alone_word(w) for w in words) and any(
+                not self.people.lex.is_common(w) for w in words):
+            start = text.index(alone)  # a line that is nothing but a name: a contact card, a signature
+            out.append(Finding(start, start + len(alone), "PERSON", 0.5, "layout"))
         return out
+
+    def _alone_word(self, w: str) -> bool:
+        p = self.people
+        if not w[0].isupper() or not any(c.islower() for c in w[1:]):
+            return False
+        if p.lex.is_first(w) and not p.lex.is_loose(w):
+            return True  # "Jan", though it is a month too
+        return not p.is_ui(w) and (p.strong(w) or not p.lex.is_common(w))
 
 
 # ---- organisations --------------------------------------------------------------------------
 
 _LEGAL = (
     r"Inc\.?|Incorporated|LLC|L\.L\.C\.|Ltd\.?|Limited|LLP|LP|PLC|plc|Corp\.?|Corporation|Co\.|Company|Group|Holdings?"
-    r"|GmbH(?:[ \t]*&[ \t]*Co\.?[ \t]*(?:KG|OHG))?|AG(?:[ \t]*&[ \t]*Co\.?[ \t]*KG)?|KG(?:aA)?|OHG|e\.[ \t]?V\.|UG|SE"
-    r"|mbH|S\.(?:Coop|Com|L\.N\.E|C\.P|A\.D|A\.L|A\.T)\.?|S\.?A\.?S?\.?|SARL|S\.?à[ \t]?r\.?l\.?|SNC|S\.?L\.?(?:U\.?)?|S\.?p\.?A\.?|SPA|SRL|S\.?r\.?l\.?|S\.?n\.?c\.?"
-    r"|B\.?V\.?|N\.?V\.?|Oy|Oyj|AB|ASA|A/S|ApS|AS|Pty\.?(?:[ \t]Ltd\.?)?|Ltda\.?|S\.?C\.?|[Ss]p\.[ \t]?z[ \t]?o\.?[ \t]?o\.?"
-    r"|S\.?A\.?[ \t]?de[ \t]?C\.?V\.?|K\.?K\.?|A\.?Ş\.?|Stiftung|Partners|Associates|Consulting|Solutions|Systems"
+    r"|GmbH(?: *& *Co\.? *(?:KG|OHG))?|AG(?: *& *Co\.? *KG)?|KG(?:aA)?|OHG|e\. ?V\.|UG|SE"
+    r"|mbH|S\.(?:Coop|Com|L\.N\.E|C\.P|A\.D|A\.L|A\.T)\.?|S\.?A\.?R\.?L\.?|S\.?A\.?S?\.?|S/A|S\.?à ?r\.?l\.?|SNC|S\.?L\.?(?:U\.?)?|S\.?p\.?A\.?|SPA|SRL|S\.?r\.?l\.?|S\.?n\.?c\.?"
+    r"|B\.?V\.?|N\.?V\.?|Oy|Oyj|AB|ASA|A/S|ApS|AS|Pty\.?(?: Ltd\.?)?|Ltda\.?|S\.?C\.?|[Ss]p\. ?z ?[o0]\.? ?[o0]\.?(?: ?[Ss]p\.? ?k\.?)?|[Ss]p\. ?[kjp]\.|[Ss]\.[kj]\."
+    r"|S\.?A\.? ?de ?C\.?V\.?|K\.?K\.?|A\.?Ş\.?|Stiftung|Partners|Associates|Consulting|Solutions|Systems"
     r"|Technologies|Labs|Industries|Enterprises|Ventures|Studios?|Software|& Sons|and Sons|& Co\.?|et Fils|e [Ff]igli"
     r"|e hijos|[y&] [Aa]sociados|Hermanos|Gebrüder|Brothers|Bros\.?|s\.r\.l\.|s\.p\.a\.|s\.n\.c\.|s\.c\.|e\.G\.|EIRELI|i syn(?:owie)?|i wspólnicy"
-    r"|ME|HB|KB|San\.(?:[ \t]ve[ \t]Tic\.)?(?:[ \t](?:Ltd\.|A\.Ş\.))?(?:[ \t]Şti\.)?|Ltd\.[ \t]Şti\.?"
+    r"|ME|EI|EPP|HB|KB|San\.(?: ve Tic\.)?(?: (?:Ltd\.|A\.Ş\.))?(?: Şti\.)?|Ltd\. Şti\.?|Tic\.|Şti\.|A\.Ş"
+    r"|e [Ff]ilhos|Filhos|Elektrik|Elektronik|Gıda|İnşaat|Ticaret|Holding|Sanayi"
 )
+_LEGAL = _unaccented(_LEGAL)
 _ORG_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž0-9][\w'’\-]*"
 _ORG = re.compile(
-    rf"(?<![\w])(?P<s>(?:{_ORG_WORD}(?:,?[ \t]+|[ \t]*[&+][ \t]*|[ \t]+(?:and|und|et|e|y|en|&)[ \t]+|-)){{1,4}}"
-    rf"(?:{_LEGAL})(?:[ \t]+(?:{_LEGAL}))?)(?![\w&])"
+    rf"(?<![\w])(?P<s>(?:{_ORG_WORD}(?:,? +| *[&+] *| +(?:and|und|et|e|y|en|&) +| +- +|-)){{1,4}}"
+    rf"(?:{_LEGAL})(?: +(?:{_LEGAL}))?)(?![\w&])"
 )
 # organisational words before the name ("Stichting Jorlink", "Fundacja Han i syn", "Hnos Fiol")
+_ORG_PREFIXES = _unaccented(
+    r"Stichting|Fundacja|Fundación|Fondazione|Fundação|Stiftung|Fondation|Vereniging|Verein"
+    r"|Association|Asociación|Associazione|Associação|Grupo|Gruppo|Groupe|Grupa|Hnos\.?|Hermanos|Cooperativa"
+    r"|Spółdzielnia|Stowarzyszenie|Przedsiębiorstwo|Zakład|Zakłady|Firma|Biuro|Gabinety?|Agencja|Kancelaria"
+    r"|P\.?P\.?U\.?H\.?|F\.?P\.?U\.?H\.?|F\.?H\.?U\.?|P\.?H\.?U\.?|P\.?U\.?H\.?|Institut|Instituto|Istituto"
+)
 _ORG_PREFIX = re.compile(
-    r"(?<![\w])(?P<s>(?:Stichting|Fundacja|Fundación|Fondazione|Fundação|Stiftung|Fondation|Vereniging|Verein"
-    r"|Association|Asociación|Associazione|Associação|Grupo|Gruppo|Groupe|Hnos\.?|Hermanos|Cooperativa|Spółdzielnia)"
-    rf"(?:[ \t]+(?:i|y|e|et|und|en|de|del|van|von|di|da)?[ \t]*{_ORG_WORD}){{1,3}})(?![\w])"
+    rf"(?<![\w])(?P<s>(?:{_ORG_PREFIXES})"
+    rf"(?: +(?:i|y|e|et|und|en|de|del|van|von|di|da)? *{_ORG_WORD}){{1,3}})(?![\w])"
 )
 _DOUBLE_SURNAME = re.compile(r"(?<![\w\-])(?P<a>[A-Z][a-z]+)-(?P<b>[A-Z][a-z]+)(?![\w\-])")
-_ORG_LIST = re.compile(rf"(?<![\w])(?P<s>(?P<a>{_NAME}),[ \t]+(?P<b>{_NAME})[ \t]+(?:and|&|und|et|y|e)[ \t]+(?P<c>{_NAME}))(?!\w)")
+_ORG_LIST = re.compile(rf"(?<![\w])(?P<s>(?P<a>{_NAME}), +(?P<b>{_NAME}) +(?:and|&|und|et|y|e) +(?P<c>{_NAME}))(?!\w)")
 
 
 def organisations(text: str, people: People) -> list[Finding]:
@@ -284,7 +365,7 @@ def organisations(text: str, people: People) -> list[Finding]:
                 people.lex.is_loose(w) for w in pair):
             out.append(Finding(m.start(), m.end(), "ORGANIZATION", 0.5, "org"))
     for m in _ORG_LIST.finditer(text):
-        if all(people.lex.is_last(m.group(g)) for g in "abc"):
+        if all(people.name_like(m.group(g)) for g in "abc") and sum(people.lex.is_last(m.group(g)) for g in "abc") >= 2:
             out.append(Finding(m.start("s"), m.end("s"), "ORGANIZATION", 0.7, "org"))
     return out
 
@@ -308,22 +389,26 @@ _SUFFIX = (
     r"|Crossroad|Curve|Dale|Dam|Divide|Drives|Estate|Estates|Extension|Ext|Fall|Falls|Ferry|Field|Fields|Flat"
     r"|Flats|Garden|Gateway|Greens|Groves|Harbors|Inlet|Islands|Junctions|Land|Lanes|Manors|Parks|Parkways"
     r"|Quay|Rise|Wharf|Wynd|Vale|Chase|Approach|Broadway|Esplanade|Embankment|Drove|Hey|Marg|Nagar|Zila|Chowk|Gali"
+    r"|Ganj|Bagh|Puram|Colony|Enclave|Layout|Sector|Peth|Wadi"
 )
 _UNIT_WORDS = (r"Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Bldg|Building|Piano|Appartamento|Interno|Scala|Piso"
                r"|Puerta|Escalera|Apto|Bloco|Casa|Lote|Andar|Sala|Etage|Whg|#")
-_UNIT = rf"(?:,?[ \t]*(?:{_UNIT_WORDS})\.?[ \t]*#?[\w\-]{{1,6}})?"
+_UNIT = rf"(?:,? *(?:{_UNIT_WORDS})\.? *#?[\w\-]{{1,6}})?"
 _STREET_EN = re.compile(
-    rf"(?<![\w])(?P<s>(?:\d{{1,6}}[A-Za-z]?(?:[\-/]\d{{1,4}})?|(?:Flat|Studio|Unit|Apartment)[ \t]+\w{{1,5}}),?[ \t]+(?:(?:[NSEW]|North|South|East|West|N\.|S\.|E\.|W\.)[ \t]+)?"
-    rf"(?:[^\W\d_][\w'’.\-]*[ \t]+){{0,4}}(?:{_SUFFIX})\b\.?{_UNIT})"
+    rf"(?<![\w])(?P<s>(?:(?:H\. ?No|House No|Plot No|Flat No|No)\.? *)?"
+    rf"(?:\d{{1,6}}[A-Za-z]?(?:[\-/]\d{{1,4}})?|(?:Flat|Studio|Unit|Apartment) +\w{{1,5}}),? +(?:(?:[NSEW]|North|South|East|West|N\.|S\.|E\.|W\.) +)?"
+    rf"(?:[^\W\d_][\w'’.\-]* +){{0,4}}(?:{_SUFFIX})\b\.?{_UNIT})"
 )
 _COMPOUND = (
     r"straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|pfad|markt|graben|berg|hof|wall"
     r"|gracht|laan|plein|straat|kade|singel|dijk|vej|gade|gatan|gata|vägen|väg|veien|vegen|gate|katu|tie|kuja"
-    r"|utca|ulice|cesta|iela|gatvė|tänav"
+    r"|utca|ulice|cesta|iela|gatvė|tänav|steeg|torget|torg|gränd|stig|backe|stræde|plads|vænget|vang"
+    r"|toften|høj|allé|sokak|sokağı|caddesi|bulvarı"
 )
+_COMPOUND = _unaccented(_COMPOUND)
 _STREET_COMPOUND = re.compile(
-    rf"(?i)(?<![\w])(?P<s>(?:[^\W\d_][\w'’.\-]*[ \t-]+){{0,3}}[^\W\d_]*(?:{_COMPOUND})(?![^\W\d_])[ \t]*\d{{1,5}}[ \t]?[a-zA-Z]?"
-    r"(?:[ \t]*[/\-][ \t]*\d{1,5})?(?![\w]))"
+    rf"(?i)(?<![\w])(?P<s>(?:[^\W\d_][\w'’.\-]*[ -]+){{0,3}}[^\W\d_]*(?:{_COMPOUND})(?![^\W\d_]) *\d{{1,5}} ?[a-zA-Z]?"
+    r"(?: *[/\-] *\d{1,5})?(?![\w]))"
 )
 _PREFIX = (
     r"rue|avenue|av\.|boulevard|bd|bld|chemin|allée|impasse|place|quai|route|cours|passage|square|voie|rond-point"
@@ -334,21 +419,24 @@ _PREFIX = (
     r"|lagoa|morro|fazenda|viaduto|esplanada|pátio|stretto|cañada|travessera|vía|pasadizo|alameda"
     r"|strada|calea|bulevardul|str\.|am|an der|an den|auf der|im|in der|zum|zur|hinter der|unter den|sokak|sokağı"
     r"|caddesi|cad\.|sk\.|mahallesi"
+    r"|praia|ladeira|beco|quinta|sítio|aleja|droga|rynek|skwer|bulwar|wybrzeże"
 )
+_PREFIX = _unaccented(_PREFIX)
 _STREET_PARTICLES = "|".join(sorted(_PARTICLES | {"des", "do", "dei", "delle", "degli", "las", "los", "les", "l'", "d'"}))
 _STREET_PREFIXED = re.compile(
-    rf"(?<![\w])(?P<s>(?:\d{{1,5}}[a-z]?(?:[ \t]?(?:bis|ter))?,?[ \t]+)?(?i:{_PREFIX})(?![^\W\d_])[ \t]+"
-    rf"(?:(?:{_STREET_PARTICLES})[ \t]+"
-    rf"|[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*,?[ \t]+){{0,5}}[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*"
-    rf"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[a-zA-Z]?(?:[ \t]*[/\-][ \t]*\d{{1,5}})?)?{_UNIT})(?![\w])"
+    rf"(?<![\w])(?P<s>(?:\d{{1,5}}[a-z]?(?: ?(?:bis|ter))?,? +)?(?i:{_PREFIX})(?![^\W\d_]) +"
+    rf"(?:(?:{_STREET_PARTICLES}) +"
+    rf"|[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*,? +){{0,5}}[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*"
+    rf"(?:,? *(?:n[º°o]\.? *)?\d{{1,5}}[a-zA-Z]?(?: *[/\-] *\d{{1,5}})?)?{_UNIT})(?![\w])"
 )
-_TOWN = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+(?:[ \t\-]+[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+){0,2}"
+_TOWN = (r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+(?:[ \-]+(?:(?:da|de|do|dos|das|del|di|la|le|am|an der|sur|upon|on|en|im|bei|nad|pod) )?"
+         r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+){0,2}")
 _POSTAL_CITY = re.compile(
-    rf"(?<![\w\-])(?P<s>(?P<code>(?:[A-Z]{{1,3}}-)?(?:\d{{2}}-\d{{3}}|\d{{4,8}}))[ \t]+(?P<town>{_TOWN})"
-    rf"|\d{{4}}[ \t]?[A-Z]{{2}}[ \t]+{_TOWN}"
-    rf"|{_TOWN},[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?"
-    rf"|[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}}(?:[ \t]+{_TOWN})?"
-    r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)(?![\w])"
+    rf"(?<![\w\-])(?P<s>\d{{4}} ?(?P<nl>[A-Z]{{2}}) +{_TOWN}|(?P<code>(?:[A-Z]{{1,3}}-)?(?:\d{{2}}-\d{{3}}|\d{{4,8}})) +(?P<town>{_TOWN})"
+
+    rf"|{_TOWN}, +[A-Z]{{2}} +\d{{5}}(?:-\d{{4}})?"
+    rf"|[A-Z]{{1,2}}\d[A-Z\d]? \d[A-Z]{{2}}(?: +{_TOWN})?"
+    r"|[A-Z]\d[A-Z] ?\d[A-Z]\d)(?![\w])"
 )
 _POSTAL_CONTEXT = re.compile(r"(?i)\b(?:address|adresse|dirección|indirizzo|endereço|adres|street|ship|bill|office|"
                              r"mail to|located|deliver|home)\b")
@@ -358,18 +446,64 @@ STREET_WORDS = frozenset(w.lower().rstrip(".") for w in (_SUFFIX + "|" + _PREFIX
     "straße", "strasse", "platz", "weg", "allee", "gasse"}
 
 
+# a meeting's place, a contact's address: whatever follows the label on its line
+_PLACE_LABEL = re.compile(r"(?i)(?<![\w-])(?:where|location|venue|address|adresse|lieu|ort|dirección|ubicación|indirizzo"
+                          r"|luogo|endereço|local|adres|locatie|plats|adresa|miejsce)\s*:[ \t]*(?P<s>[^\t\n]{0,80}[^\s.,;])")
+
+
+_TIME_AM = re.compile(r"\d{1,4} *(?i:am|pm)\b")
+
+
+def _town_like(code: str, town: str, people: People) -> bool:
+    """A town after a postcode is no interface word or verb; after a four-digit number (a year:
+    "2024 Annual") it is no English word at all."""
+    if people.is_ui(town) or people.lex.is_loose(town):
+        return False
+    if sum(c.isdigit() for c in code) >= 5:
+        f = town.lower()
+        return not (f.endswith("s") and people.lex.is_common(f[:-1]))  # "12345 Files"
+    return not people.lex.is_common(town)
+
+
+def _town_words_like(code: str, town: str, people: People) -> bool:
+    """Any word of the town will do: "Bad Liebenwerda"."""
+    return any(_town_like(code, w, people) for w in town.split() if w[:1].isupper())
+
+
+_NAME_BEFORE = re.compile(rf"(?P<s>{_ORG_WORD}(?: {_ORG_WORD}){{0,2}}), *$")
+
+
+def _before_address(text: str, found: list[Finding], people: People) -> list[Finding]:
+    """The name just before an address ("Petitjean, 7 boulevard …", "Acme, 12 Main St"): the
+    firm or person who is there."""
+    out = []
+    for f in found:
+        m = _NAME_BEFORE.search(text, 0, f.start)
+        if m and m.end() == f.start and not any(people.is_ui(w) or w.lower() in STREET_WORDS for w in m.group("s").split()):
+            out.append(Finding(m.start("s"), m.end("s"), "ORGANIZATION", 0.55, "org"))
+    return out
+
+
 def addresses(text: str, people: People) -> list[Finding]:
     out = []
     for pattern, score in ((_STREET_EN, 0.8), (_STREET_COMPOUND, 0.75), (_STREET_PREFIXED, 0.7)):
         for m in pattern.finditer(text):
+            if _TIME_AM.match(m.group("s")):
+                continue  # "10 am Standup", not "Am Markt 5"
             out.append(Finding(m.start("s"), m.end("s"), "ADDRESS", score, "address"))
     for m in _POSTAL_CITY.finditer(text):
         # "2024 Annual" or "12 Items" is a number and a word: a postcode's town is no common
         # English word (or a street, an address label or a postcode shape vouches for it)
         town = m.group("town")
         vouched = out or _POSTAL_CONTEXT.search(text)
-        if town is None or vouched or not (people.is_ui(town.split()[0]) or people.lex.is_common(town.split()[0])):
+        if m.group("nl") in ("AM", "PM") and not vouched:
+            continue  # "1030 AM Standup" is a time
+        if town is None or vouched or _town_words_like(m.group("code"), town, people):
             out.append(Finding(m.start("s"), m.end("s"), "ADDRESS", 0.6, "address"))
+    for m in _PLACE_LABEL.finditer(text):
+        if m.end("s") > m.start("s"):
+            out.append(Finding(m.start("s"), m.end("s"), "ADDRESS", 0.6, "layout"))
+    out += _before_address(text, out, people)
     return out
 
 

@@ -20,7 +20,7 @@ from .people import UI_WORDS, People
 
 PROPAGATED = ("PERSON", "ORGANIZATION")
 # the model's spans are learned only when the lexicons agree (it tags sentence fragments too)
-TRUSTED = frozenset({"lexicon", "layout", "org", "deny", "typed"})
+TRUSTED = frozenset({"lexicon", "layout", "org", "deny", "typed", "column"})
 _LOCAL_PART = re.compile(r"^([^\W\d_]{2,})[._\-]([^\W\d_]{2,})$")
 _LEGAL_WORDS = frozenset("inc llc ltd limited llp lp plc corp corporation co company group holdings gmbh ag kg ohg "
                          "mbh sa sas sarl sl spa srl bv nv oy ab as aps pty ltda partners associates sons".split())

@@ -256,6 +256,7 @@ def _append_line(parts: list[str], spans: list, pos: int, words: list[Word], lin
     """Append a line's words separated by spaces, or, with `junctions`, glued where OCR split a
     token: the gap is under `glue` px, or the pieces attach like "name @host" or "john. smith"
     (nobody types a space before an "@", or after a "." followed by a lowercase letter)."""
+    column = column_gap(words, line)
     for k, i in enumerate(line):
         if k:
             left, word = words[line[k - 1]], words[i]
@@ -267,12 +268,25 @@ def _append_line(parts: list[str], spans: list, pos: int, words: list[Word], lin
             if junctions is not None and (gap < glue or attached):
                 junctions.append(pos)
             else:
-                parts.append(" ")
+                parts.append("\t" if gap > column else " ")
                 pos += 1
         spans.append((pos, pos + len(words[i].text), i))
         parts.append(words[i].text)
         pos += len(words[i].text)
     return pos
+
+
+COLUMN_GAP = 1.2  # line heights: a word gap is under one (a monospace space is about 0.9)
+
+
+def column_gap(words: list[Word], line: list[int]) -> float:
+    """Gap (px) over which two words of a line stand in different columns (table cells, a mail
+    list's sender and subject): the line text gets a tab there, which names do not cross."""
+    height = float(np.median([words[i].bbox[3] for i in line]))
+    gaps = sorted(g for a, b in zip(line, line[1:]) if (g := words[b].bbox[0] - right(words[a].bbox)) > 0)
+    if len(gaps) < 3:  # too few gaps to tell word gaps from column gaps: only a wide one parts
+        return 1.5 * height
+    return max(COLUMN_GAP * height, 2.5 * gaps[len(gaps) // 4])  # the narrower gaps are the word gaps
 
 
 def glue_width(words: list[Word], line: list[int]) -> float:
@@ -329,6 +343,7 @@ def next_line(words: list[Word], lines: list[list[int]], n: int) -> int | None:
 
 
 WRAP_WINDOW = 10  # lines above and below that set a column's right margin
+WORD_WRAP = 8  # line heights short of the margin a line may end and still be word-wrapped (the next word did not fit)
 
 
 def wrapped_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
@@ -348,12 +363,19 @@ def wrapped_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
             for other in boxes[max(0, n - WRAP_WINDOW) : n + WRAP_WINDOW + 1]
             if other[0] < right(box) and box[0] < right(other) and abs(other[1] - box[1]) <= WRAP_WINDOW * 2 * box[3]
         )
-        if right(box) >= margin - 0.75 * box[3]:
+        if right(box) < margin - WORD_WRAP * box[3]:
+            continue
+        # a line at the margin may be cut inside a token (glued) or at a space (joined with one:
+        # "…, 94088556 Barbosa da" / "Praia."); a line short of it only at a space
+        for glued in (True, False) if right(box) >= margin - 0.75 * box[3] else (False,):
             # glue OCR's token splits too: a wrapped value is often also split within a line
             parts: list[str] = []
             spans: list[tuple[int, int, int]] = []
             junctions: list[int] = []
             end = _append_line(parts, spans, 0, words, lines[n], glue_width(words, lines[n]), junctions)
+            if not glued:
+                parts.append(" ")
+                end += 1
             junctions.append(end)
             _append_line(parts, spans, end, words, lines[m], glue_width(words, lines[m]), junctions)
             views.append(TextView("".join(parts), spans, junctions))

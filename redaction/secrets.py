@@ -75,6 +75,12 @@ def _looks_random(token: str) -> float:
     return 0.0
 
 
+def _mostly_hex(token: str) -> bool:
+    """An object id as OCR reads it: hex, but for a few lookalikes ("l" for "1", "O" for "0")."""
+    core = token[:40]
+    return sum(c in "0123456789abcdef" for c in core) >= 0.85 * len(core)
+
+
 def find(text: str) -> list[Finding]:
     out: list[Finding] = []
     for _, pattern, score in _PATTERNS:
@@ -83,7 +89,7 @@ def find(text: str) -> list[Finding]:
             out.append(Finding(start, end, ENTITY, score, "secrets"))
     for m in _TOKEN_RE.finditer(text):
         score = _looks_random(m.group())
-        if score == _HASH_SCORE and _COMMIT_BEFORE.search(text, 0, m.start()):
+        if score and _COMMIT_BEFORE.search(text, 0, m.start()) and _mostly_hex(m.group()):
             continue  # `commit 9fceb02…` in git log, tig, a code review: an object id, not a key
         if score:
             out.append(Finding(m.start(), m.end(), ENTITY, score, "secrets"))

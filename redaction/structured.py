@@ -41,6 +41,11 @@ _DIGIT_RUN = re.compile(r"(?<![\d])\d+(?:[ \t]{0,3}[\-./]?[ \t]{0,3}\d+)*(?!\d)"
 _GROUP = re.compile(r"\d+")
 
 
+# written as a card is, in groups of four, Luhn-valid, in no IIN range we know (an old Maestro
+# range, a private-label card): still a card number to the person who reads it
+_FOUR_GROUPS = re.compile(r"(?<![\d\-])\d{4}(?:([ \-])\d{4})(?:\1\d{4}){1,2}(?:\1\d{1,3})?(?![\d\-])")
+
+
 def luhn(digits: str) -> bool:
     total = 0
     for i, c in enumerate(reversed(digits)):
@@ -83,6 +88,10 @@ def cards(text: str) -> list[Finding]:
                     best = (groups[a][0], groups[b][1])
         if best:
             out.append(Finding(best[0], best[1], "CREDIT_CARD", 1.0, "card"))
+    for m in _FOUR_GROUPS.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if luhn(digits) and not any(f.start <= m.start() < f.end for f in out):
+            out.append(Finding(m.start(), m.end(), "CREDIT_CARD", 0.6, "card-shape"))
     return out
 
 
@@ -92,9 +101,11 @@ _PHONE_CONTEXT = re.compile(
     r"(?i)(?:\b(?:tel|tél|telephone|téléphone|telefon|teléfono|telefono|phone|ph|mobile|mob|cell|cellular|handy"
     r"|portable|móvil|cellulare|call|fax|whatsapp|sms|hotline|dial-in)\b\.?"
     r"|☎|📞|✆)[\s:.#]{0,4}(?:\([a-z]+\)[\s:]{0,3})?"
+    r"(?:(?:me|us|him|her|them|on|at|to|via|is|no|number|nr|under|unter|au|al)\.?[ :]+){0,3}"  # "call me on"
 )
-_PHONE_BODY = re.compile(r"\+?\(?\d[\d\s().\-/]{5,20}\d")
+_PHONE_BODY = re.compile(r"\+?\(?\d[\d ().\-/]{5,20}\d")  # not across a tab: another column
 _DATE_LIKE = re.compile(r"\d{4}[\-./]\d{1,2}[\-./]\d{1,2}(?!\d)|(?<!\d)\d{1,2}[\-./]\d{1,2}[\-./]\d{4}(?!\d)")
+_AMOUNT_END = re.compile(r"(?<![\d.])\d+\.\d{2}$")  # "… 856.16": a price in the next cell, not a phone's end
 _IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _POSSIBLE_SCORE = 0.5
 _VALID_SCORE = 0.75  # an assigned number, however it is written  # possible but maybe not assigned: still someone's number, often a test one
@@ -114,7 +125,8 @@ def _phone_shaped(raw: str) -> bool:
 def _not_phone(raw: str) -> bool:
     """Dates, IPv4 addresses and card-shaped groups (the card detector checks those)."""
     groups = re.findall(r"\d+", raw)
-    return bool(_DATE_LIKE.search(raw) or _IPV4.search(raw) or (len(groups) >= 3 and all(len(g) == 4 for g in groups)))
+    return bool(_DATE_LIKE.search(raw) or _IPV4.search(raw) or (len(groups) >= 3 and all(len(g) == 4 for g in groups))
+                or "\t" in raw or _AMOUNT_END.search(raw))
 
 
 def phones(text: str, regions: Sequence[str]) -> list[Finding]:
@@ -153,6 +165,12 @@ _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})[ \t]?(\d[ \t]?\d)")
 _IBAN_UNIT = re.compile(r"[ \t]{0,2}(?:\n[ \t]*)?([A-Za-z0-9])")
 
 
+# the shape alone, for IBANs whose checksum or length OCR (or a typo) broke: a country code,
+# check digits, then groups of four (the last shorter, or one longer: an extra digit read)
+_IBAN_SHAPE = re.compile(r"(?<![A-Za-z0-9])(?P<cc>[A-Z]{2})\d{2}(?P<body>(?:[ .]?[A-Z0-9\]|]{4}){2,7}(?:[ .]?[A-Z0-9]{1,5})?)"
+                         r"(?![A-Za-z0-9])")
+
+
 def iban_valid(compact: str) -> bool:
     if _IBAN_LENGTH.get(compact[:2]) != len(compact):
         return False
@@ -176,6 +194,13 @@ def ibans(text: str) -> list[Finding]:
             pos = u.end()
         if len(compact) == want and iban_valid(compact.upper()):
             out.append(Finding(m.start(), pos, "IBAN_CODE", 1.0, "iban"))
+    for m in _IBAN_SHAPE.finditer(text):
+        body = re.sub(r"[ .]", "", m.group("body"))
+        want = _IBAN_LENGTH.get(m.group("cc"), 0)
+        digits = sum(c.isdigit() for c in body)
+        if (abs(4 + len(body) - want) <= 2 and digits * 10 >= len(body) * 6
+                and not any(f.start <= m.start() < f.end for f in out)):
+            out.append(Finding(m.start(), m.end(), "IBAN_CODE", 0.7, "iban-shape"))
     return out
 
 

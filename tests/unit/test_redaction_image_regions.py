@@ -81,12 +81,19 @@ def test_group_lines_orders_and_splits_panes():
 
 def test_token_views_glue_pieces_closer_than_a_space():
     # OCR split a token where two glyphs sit apart: 1 px gap is not a typed space
-    words = words_of([[("token", 10), ("ghp_abc", 60), ("def123", 60 + 49 + 1)]])
+    words = words_of([[("token", 10), ("ghp_abc", 53), ("def123", 53 + 49 + 1)]])
     lines = group_lines(words)
     assert line_views(words, lines)[0].text == "token ghp_abc def123"  # as OCR separated them
     (view,) = token_views(words, lines)
     assert view.text == "token ghp_abcdef123"
     assert [i for _, _, i in view.words_in(6, 18)] == [1, 2]
+
+
+def test_line_views_part_table_columns_with_a_tab():
+    # a mail list row: sender cell, subject cell; word gaps 7 px, the column gap 40 px
+    words = words_of([[("Luke", 10), ("Hawkins", 45), ("Human", 124), ("resources", 173), ("update", 243)]])
+    lines = group_lines(words)
+    assert line_views(words, lines)[0].text == "Luke Hawkins\tHuman resources update"
 
 
 def test_token_views_glue_a_wider_split_and_keep_only_whole_tokens():
@@ -123,11 +130,12 @@ def test_partial_word_is_cut_with_a_margin():
 def test_wrapped_views_glue_a_full_line_to_the_next():
     words = words_of([[("reach", 10), ("me:", 60), ("maria.garcia.fer", 90)], [("nandez@example.com", 10), ("ok", 150)]])
     lines = group_lines(words)
-    (view,) = wrapped_views(words, lines)
+    view, spaced = wrapped_views(words, lines)  # cut inside a token, or at a space: both are read
     assert view.text == "reach me: maria.garcia.fernandez@example.com ok"
     assert view.junctions == [len("reach me: maria.garcia.fer")]
     assert view.counts(view.text.index("maria"), view.text.index(" ok"))
     assert not view.counts(0, 5)
+    assert spaced.text == "reach me: maria.garcia.fer nandez@example.com ok"
 
 
 def test_a_short_line_is_not_glued_to_a_longer_one():
@@ -146,7 +154,14 @@ def test_span_boxes_cover_whole_words_one_box_per_line():
 
 
 def test_a_line_short_of_its_columns_margin_is_not_glued():
+    # a word short of the margin: a word wrap, read joined with a space ("…, 94088556" / "Praia.")
     words = words_of([[("13:47", 10)], [("maria@example.com", 10)], [("a much longer line of text", 10)]])
+    (view,) = wrapped_views(words, group_lines(words))
+    assert view.text == "maria@example.com a much longer line of text"
+
+
+def test_a_line_far_short_of_its_columns_margin_is_not_joined():
+    words = words_of([[("ls", 10)], [("a much longer line of text that fills the column", 10)]])
     assert wrapped_views(words, group_lines(words)) == []
 
 
@@ -155,7 +170,7 @@ def test_a_fragment_at_the_right_edge_continues_at_the_left_margin():
     words = words_of([[("write", 10), ("to", 52), ("carlos.fernand", 400)], [("ez@example.org", 10), ("today", 120)]])
     lines = group_lines(words)
     assert len(lines) == 3  # the far fragment is a line of its own
-    (view,) = wrapped_views(words, lines)
+    (view,) = [v for v in wrapped_views(words, lines) if v.text.startswith("carlos")][:1]
     assert view.text == "carlos.fernandez@example.org today"
     assert view.counts(0, len("carlos.fernandez@example.org"))
 

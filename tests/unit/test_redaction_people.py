@@ -94,9 +94,20 @@ def test_cards_in_every_current_iin_range(number: str) -> None:
 
 
 @pytest.mark.parametrize("number", [
+    "2800 0000 0000 0008",  # Luhn-valid, no network issues 28…: written as a card, so one
+    "0604 6447 1550",  # an old Maestro range, 12 digits
+    "5892-7915-8341",
+])
+def test_luhn_valid_numbers_in_groups_of_four_are_cards_by_shape(number: str) -> None:
+    text = f"ref {number}"
+    assert found(structured.cards(text), text) == [("CREDIT_CARD", number)]
+
+
+@pytest.mark.parametrize("number", [
     "2221 0000 0000 0008",  # Luhn fails
-    "2800 0000 0000 0008",  # Luhn-valid, but no network issues 28…
-    "1234 5678 9012 3452",
+    "2800000000000008",  # Luhn-valid, no network, not grouped as a card
+    "1234 5678 9012 3451",  # Luhn fails
+    "2024 0512 1030",  # Luhn fails: a date and a time
 ])
 def test_card_near_misses(number: str) -> None:
     assert structured.cards(f"ref {number}") == []
@@ -128,6 +139,22 @@ def test_phone_near_misses(text: str) -> None:
 ])
 def test_ibans_across_splits(text: str, value: str) -> None:
     assert found(structured.ibans(text), text) == [("IBAN_CODE", value)]
+
+
+@pytest.mark.parametrize("text, value", [
+    ("IBAN DE00 3704 0044 0532 0130 00", "DE00 3704 0044 0532 0130 00"),  # wrong checksum: a typo or a misread
+    ("GB59 NKOD 9816 6730 6337 9", "GB59 NKOD 9816 6730 6337 9"),  # one character short
+    ("PL23 8664 2488 2548 8156 0504 95800 532.26", "PL23 8664 2488 2548 8156 0504 95800"),  # OCR read a digit twice
+    ("GB98DFAL.99448440289953", "GB98DFAL.99448440289953"),  # a dot for a space
+    ("GB88 VKV] 8407 4764 6095 8", "GB88 VKV] 8407 4764 6095 8"),  # "]" for "J"
+])
+def test_iban_shapes_that_fail_the_checksum(text: str, value: str) -> None:
+    assert found(structured.ibans(text), text) == [("IBAN_CODE", value)]
+
+
+@pytest.mark.parametrize("text", ["ISO 8601 2024", "AB12 CDEF GHIJ KLMN", "DE 12 items", "XY12 3456 7890 1234"])
+def test_iban_shape_near_misses(text: str) -> None:
+    assert structured.ibans(text) == []
 
 
 def test_account_numbers() -> None:
