@@ -51,10 +51,11 @@ class Spec:
     font: str
 
 
-def specs() -> list[Spec]:
+def specs(count: int = COUNT) -> list[Spec]:
+    """The first `count` screens (ids past COUNT are outside the frozen split: tuning only)."""
     rng = random.Random(SEED)
     return [Spec(i, KINDS[i % len(KINDS)], rng.choice(LOCALES), rng.choice(("light", "dark")), rng.choice((1, 2)),
-                 rng.choice((12, 13, 14, 15)), rng.choice(FONTS)) for i in range(COUNT)]
+                 rng.choice((12, 13, 14, 15)), rng.choice(FONTS)) for i in range(count)]
 
 
 def split() -> dict[str, list[int]]:
@@ -301,7 +302,7 @@ def render(ids: list[int]) -> Iterator[tuple[Spec, Screen]]:
     """Screens of the given ids, rendered one by one in one headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    chosen = [s for s in specs() if s.id in set(ids)]
+    chosen = [s for s in specs(max(ids, default=0) + 1) if s.id in set(ids)]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         try:

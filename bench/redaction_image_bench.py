@@ -105,25 +105,40 @@ class OwnTrace:
         return OwnTrace(self.detector)
 
 
+def fill_mask(size: tuple[int, int], boxes: list[Box]) -> np.ndarray:
+    mask = np.zeros(size[::-1], bool)
+    for x, y, w, h in boxes:
+        mask[max(0, y) : y + h, max(0, x) : x + w] = True
+    return mask
+
+
+def filled(mask: np.ndarray, ink: list[Box]) -> bool:
+    """Every pixel of a value's ink filled, give or take the outermost anti-aliased pixel."""
+    return all(mask[y + 1 : y + h - 1, x + 1 : x + w - 1].all() for x, y, w, h in ink)
+
+
+def wrongly(mask: np.ndarray, word: Box) -> bool:
+    """A word that is not personal counts as redacted when most of its box is filled."""
+    x, y, w, h = word
+    return bool(mask[y : y + h, x : x + w].mean() > 0.5)
+
+
 class Score:
     def __init__(self) -> None:
         self.found: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # entity -> [redacted, total]
         self.words = [0, 0]  # wrongly redacted, total
 
     def add(self, screen: Screen, boxes: list[Box], small: bool = False) -> None:
-        mask = np.zeros(screen.image.size[::-1], bool)
-        for x, y, w, h in boxes:
-            mask[max(0, y) : y + h, max(0, x) : x + w] = True
+        mask = fill_mask(screen.image.size, boxes)
         for t in screen.truths:
             if t.entity == PARTIAL:
                 continue
             key = t.entity + (" (<12 px)" if small else "")
             self.found[key][1] += 1
-            # every pixel of its ink, give or take the outermost anti-aliased pixel
-            self.found[key][0] += all(mask[y + 1 : y + h - 1, x + 1 : x + w - 1].all() for x, y, w, h in t.boxes)
-        for _, (x, y, w, h) in screen.words:
+            self.found[key][0] += filled(mask, t.boxes)
+        for _, box in screen.words:
             self.words[1] += 1
-            self.words[0] += mask[y : y + h, x : x + w].mean() > 0.5
+            self.words[0] += wrongly(mask, box)
 
     def recall(self, entity: str) -> str:
         n, total = self.found.get(entity, (0, 0))

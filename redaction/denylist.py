@@ -1,6 +1,6 @@
 """The user's deny-list: terms always redacted, case-insensitively, also when OCR respaces them
-("Jane  Doe", "Ja ne Doe"), breaks them across lines ("Jane\\nDoe", "Ja-\\nne") or runs words
-together ("JaneDoe", "jane.doe")."""
+("Jane  Doe", "Ja ne Doe"), breaks them across lines ("Jane\\nDoe", "Ja-\\nne"), runs words
+together ("JaneDoe", "jane.doe") or misreads an accented letter ("Muller", "Miiller")."""
 
 from __future__ import annotations
 
@@ -15,11 +15,17 @@ _BETWEEN_WORDS = r"[\s._\-]{0,3}"
 _LETTER = r"[^\W\d_]"
 
 
+def _unit(c: str) -> str:
+    # an English OCR model reads an accented letter as another letter or two ("Pagès" as "Pages",
+    # "Gülen" as "Giilen"), never the same way twice
+    return rf"{_LETTER}{{1,2}}" if not c.isascii() and c.isalpha() else re.escape(c)
+
+
 def compile_term(term: str) -> re.Pattern[str] | None:
     words = term.split()
     if not words:
         return None
-    body = _BETWEEN_WORDS.join(_IN_WORD.join(re.escape(c) for c in w) for w in words)
+    body = _BETWEEN_WORDS.join(_IN_WORD.join(_unit(c) for c in w) for w in words)
     # a term starting/ending in a letter does not match inside a longer word ("Ann" in "Annual")
     before = f"(?<!{_LETTER})" if re.match(_LETTER, words[0][0]) else ""
     after = f"(?!{_LETTER})" if re.match(_LETTER, words[-1][-1]) else ""

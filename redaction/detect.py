@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from . import PHONE_REGIONS, lexicon, passwords, presidio_engine, secrets, structured, workids
 from .denylist import DenyList, TypedValues
 from .findings import Finding, apply, merge, placeholder
-from .people import UI_WORDS, PeopleDetector
+from .people import PARTICLES, UI_WORDS, PeopleDetector
 from .propagate import SessionNames
 
 __all__ = ["Detector", "Finding", "SessionDetector", "placeholder"]
@@ -29,6 +29,7 @@ _DATE = (
 _DOB = re.compile(rf"(?i){_BIRTH_CONTEXT.pattern}[^\n\d]{{0,20}}?(?P<s>{_DATE})")
 _BIRTH_WINDOW = 48  # characters before a date searched for birth context
 NER_SCORE = 0.65
+_SENTENCE_JOIN = re.compile(r"[a-z]+\.[A-Z][a-z]+")
 _CAPITALISED = re.compile(r"[^\W\d_a-z][^\W\d_A-Z]")
 
 
@@ -88,6 +89,8 @@ class Detector:
             entity = r.entity_type
             if entity == "IBAN_CODE":
                 continue  # structured.ibans finds them exactly; presidio's span runs on into the next table cell
+            if entity == "URL" and _SENTENCE_JOIN.fullmatch(text[r.start:r.end]):
+                continue  # "continue.Please": a sentence's end glued to the next one, no host name
             if entity == "DATE_TIME":
                 # only dates of birth are personal; timestamps are everywhere on screens
                 before = text[max(0, r.start - _BIRTH_WINDOW):r.start].rsplit("\n", 1)[-1]  # same line only
@@ -117,12 +120,13 @@ _EDGE_WORD = re.compile(r"\S+")
 
 
 def _trim_ui(text: str, start: int, end: int) -> tuple[int, int]:
-    """A model span without the interface words and punctuation at its edges ("Chat - Sam Okafor")."""
+    """A model span without the interface words, lower-case words and punctuation at its edges
+    ("Chat - Sam Okafor", "everyonewith Sébastien Guillet" where a wrapped line was glued)."""
     words = [m for m in _EDGE_WORD.finditer(text, start, end)]
 
     def edge(m: re.Match[str]) -> bool:
         w = m.group().strip(".,:;-–|·()[]<>\"'")
-        return not w or w.lower() in UI_WORDS
+        return not w or w.lower() in UI_WORDS or (w.islower() and w not in PARTICLES)
 
     while len(words) > 1 and edge(words[0]):
         words.pop(0)

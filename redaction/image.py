@@ -44,8 +44,9 @@ PAD = 3  # px around every filled box: anti-aliased glyph edges reach past the O
 FILL = (0, 0, 0)
 FULL_OCR_SHARE = 0.5  # when more than this share of a frame changed, OCR it whole
 # an OCR misread inside a random token ends the detector's match early: the rest of the word is
-# still secret, so words these touch are filled whole
-WHOLE_WORD_ENTITIES = frozenset({"SECRET", "PASSWORD", "CRYPTO"})
+# still secret, so words these touch are filled whole; so are names and places, where a misread
+# letter ends a word's match ("Wrze$nia" for "Września")
+WHOLE_WORD_ENTITIES = frozenset({"SECRET", "PASSWORD", "CRYPTO", "PERSON", "ORGANIZATION", "ADDRESS", "LOCATION"})
 COLUMN_SCORE = 0.7  # a cell under a "Phone" or "Customer" header
 BULLETS = re.compile(r"^[•●∙·⚫◦*]{3,}$")
 

@@ -48,11 +48,19 @@ def ner_model_path() -> Path | None:
     return None
 
 
+# letters that are no base letter plus a combining accent, so NFKD leaves them alone
+_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
+
+
+def strip_accents(text: str) -> str:
+    """The same text without its accents, case kept ("Łódź" -> "Lodz", "Área" -> "Area")."""
+    text = text.translate(_UNDECOMPOSED)
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def fold(word: str) -> str:
     """Lowercase ASCII form for lexicon look-ups ("Müller" -> "muller", "Łukasz" -> "lukasz")."""
-    word = word.lower().replace("ß", "ss").replace("ł", "l").replace("ø", "o").replace("æ", "ae").replace("đ", "d")
-    word = word.replace("ı", "i").replace("’", "'")
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return strip_accents(word.lower().replace("ß", "ss").replace("æ", "ae").replace("’", "'"))
 
 
 @dataclass(frozen=True)

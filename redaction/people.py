@@ -16,16 +16,16 @@ Four kinds of evidence, each its own detector name in the report:
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from .findings import Finding
-from .lexicon import Lexicon
+from .lexicon import Lexicon, strip_accents
 
 
 def _unaccented(alternatives: str) -> str:
-    """A regex alternation plus each alternative without its accents: an English OCR model reads
-    "Área" as "Area" and "Cañada" as "Canada"."""
+    """A regex alternation plus each alternative without its accents (an English OCR model reads
+    "Área" as "Area" and "Cañada" as "Canada") and with any letter for each accented one (it
+    reads "vägen" as "végen")."""
     out, depth, start = [], 0, 0
     for i, c in enumerate(alternatives):  # split at the top level only: groups have "|" inside
         depth += (c == "(") - (c == ")") if alternatives[i - 1:i] != "\\" else 0
@@ -34,11 +34,12 @@ def _unaccented(alternatives: str) -> str:
             start = i + 1
     out.append(alternatives[start:])
     for alt in list(out):
-        plain = "".join(c for c in unicodedata.normalize("NFD", alt) if not unicodedata.combining(c))
-        plain = plain.replace("ł", "l").replace("Ł", "L").replace("ı", "i").replace("ø", "o")
+        plain = strip_accents(alt)
         if plain != alt and plain not in out:
             out.append(plain)
-    return "|".join(out)
+            out.append("".join(r"[^\W\d_]" if c != p else c for c, p in zip(alt, plain)) if len(plain) == len(alt)
+                       else plain)
+    return "|".join(dict.fromkeys(out))
 
 # words of interfaces and products that are also names or look like them
 UI_WORDS = frozenset("""
@@ -61,7 +62,7 @@ terminal xterm bash shell vim emacs python java rust docker kubernetes git log m
 changes requested comment comments commented review reviewed opened closed re fw fwd aw wg tr
 tel phone mobile fax invoice order receipt payment quote offer contract welcome thanks hello
 """.split())
-_PARTICLES = frozenset("van von der den de del della dei di da das dos du la le bin ibn al el ten ter zu y e".split())
+PARTICLES = frozenset("van von der den de del della dei di da das dos du la le bin ibn al el ten ter zu y e".split())
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
 _GAP = re.compile(r"^ {1,3}$")
 
@@ -88,7 +89,7 @@ def _chains(text: str, toks: list[_Tok]) -> list[list[_Tok]]:
     cur: list[_Tok] = []
     for t in toks:
         joined = cur and _GAP.match(text[cur[-1].end:t.start])
-        if t.capitalised or (joined and t.text.lower() in _PARTICLES):
+        if t.capitalised or (joined and t.text.lower() in PARTICLES):
             if cur and not joined:
                 chains.append(cur)
                 cur = []
@@ -124,8 +125,8 @@ class People:
             return False
         if self.lex.is_loose(w) and not (self.lex.is_first(w) or self.lex.is_frequent_last(w)):
             return False  # "Personal", "Never": an adjective or adverb that is also a rare surname
-        if self.is_ui(w) or w.lower() in _PARTICLES:
-            return w.lower() in _PARTICLES
+        if self.is_ui(w) or w.lower() in PARTICLES:
+            return w.lower() in PARTICLES
         return self.lexical(w) or not any(self.lex.is_common(p) for p in self._parts(w))
 
     def strong(self, w: str) -> bool:
@@ -150,7 +151,7 @@ class People:
                 a, b = (toks[k + step], toks[k]) if step < 0 else (toks[k], toks[k + step])
                 t = toks[k + step]
                 if not _GAP.match(text[a.end:b.start]) or not (
-                        t.text.lower() in _PARTICLES or (t.capitalised and self.name_like(t.text))):
+                        t.text.lower() in PARTICLES or (t.capitalised and self.name_like(t.text))):
                     break
                 k += step
                 added += 1
@@ -158,9 +159,9 @@ class People:
                 lo = k
             else:
                 hi = k
-        while hi > lo and toks[hi].text.lower() in _PARTICLES:
+        while hi > lo and toks[hi].text.lower() in PARTICLES:
             hi -= 1
-        while lo < hi and toks[lo].text.lower() in _PARTICLES:
+        while lo < hi and toks[lo].text.lower() in PARTICLES:
             lo += 1
         return min(start, toks[lo].start), max(end, toks[hi].end)
 
@@ -170,7 +171,7 @@ class People:
         """Two to four capitalised words that read as a person's name."""
         out = []
         for chain in _chains(text, _tokens(text)):
-            words = [t for t in chain if t.text.lower() not in _PARTICLES]
+            words = [t for t in chain if t.text.lower() not in PARTICLES]
             if len(words) < 2:
                 continue
             i = 0
@@ -178,7 +179,7 @@ class People:
                 best = None
                 for j in range(min(len(chain), i + 5), i + 1, -1):
                     window = chain[i:j]
-                    core = [t.text for t in window if t.text.lower() not in _PARTICLES]
+                    core = [t.text for t in window if t.text.lower() not in PARTICLES]
                     if 2 <= len(core) <= 4 and all(self.name_like(w) for w in core) and self._evidence(core):
                         best = j
                         break
@@ -247,14 +248,24 @@ class Layout:
                 return
             pos = sep.end()
 
+    def _ui(self, words: list[str], k: int) -> bool:
+        """words[k] is an interface word here. A first name that is one ("Mark", "Will") still
+        leads a name where the layout puts one: "Mark Rijn 14:24", "with Mark van Noort"."""
+        w = words[k]
+        return self.people.is_ui(w) and not (
+            k == 0 and len(words) >= 2 and self.people.lex.is_first(w) and words[1][:1].isupper()
+            or k == 0 and len(words) >= 3 and words[1].lower() in PARTICLES)
+
     def _trim(self, text: str, start: int, end: int) -> tuple[int, int] | None:
         """Capitalised name words from `start`; stops at a UI or lower-case word."""
         last = None
-        for t in _tokens(text[start:end]):
+        toks = _tokens(text[start:end])
+        words = [t.text for t in toks]
+        for k, t in enumerate(toks):
             w = t.text
-            if w.lower() in _PARTICLES and last is not None:
+            if w.lower() in PARTICLES and last is not None:
                 continue
-            if not (t.capitalised or w.isupper()) or self.people.is_ui(w):
+            if not (t.capitalised or w.isupper()) or self._ui(words, k):
                 break
             last = start + t.end
         return (start, last) if last else None
@@ -270,13 +281,14 @@ class Layout:
             if span and self.people.name_like(text[span[0]:span[1]].split()[0]):
                 out.append(Finding(span[0], span[1], "PERSON", 0.75, "layout"))
         for m in _AUTHOR_LINE.finditer(text):
-            words = m.group("s").split()
-            named = all(w[0].isupper() and self.people.name_like(w) for w in words) and any(
-                self.people.lexical(w) for w in words)
+            words = [w for w in m.group("s").split() if w.lower() not in PARTICLES]
+            named = all(w[0].isupper() and (self.people.name_like(w) or self.people.is_ui(w) and not self._ui(words, k))
+                        for k, w in enumerate(words)) and any(self.people.lexical(w) for w in words)
             # or a name in no list: capitalised words, one of them no English word ("Anka Junk 13:48")
             unknown = len(words) >= 2 and all(
-                w[0].isupper() and not self.people.is_ui(w) and (self.people.lexical(w) or not self.people.lex.is_loose(w))
-                for w in words) and any(not self.people.lex.is_common(w) and not self.people.lexical(w) for w in words)
+                w[0].isupper() and not self._ui(words, k) and (self.people.lexical(w) or not self.people.lex.is_loose(w))
+                for k, w in enumerate(words)) and any(not self.people.lex.is_common(w) and not self.people.lexical(w)
+                                                      for w in words)
             if 1 <= len(words) <= 4 and (named or unknown):
                 span = self._trim(text, m.start("s"), m.end("s"))
                 if span:
@@ -286,7 +298,9 @@ class Layout:
             span = n and self._trim(text, n.start(), n.end())
             if span:
                 words = text[span[0]:span[1]].split()
-                if 2 <= len(words) <= 4 and all(self.people.name_like(w) for w in words):
+                # a first name and what follows it: "with Lauren Read" (a surname that is a verb)
+                if 2 <= len(words) <= 4 and (all(self.people.name_like(w) for w in words)
+                                             or self.people.first_name(words[0]) or self.people.lex.is_first(words[0])):
                     out.append(Finding(span[0], span[1], "PERSON", 0.55, "layout"))
         alone = text.strip()
         if alone and " " not in alone and self.people.first_name(alone) and alone[0].isupper() and alone[1:].islower():
@@ -407,7 +421,7 @@ _COMPOUND = (
 )
 _COMPOUND = _unaccented(_COMPOUND)
 _STREET_COMPOUND = re.compile(
-    rf"(?i)(?<![\w])(?P<s>(?:[^\W\d_][\w'’.\-]*[ -]+){{0,3}}[^\W\d_]*(?:{_COMPOUND})(?![^\W\d_]) *\d{{1,5}} ?[a-zA-Z]?"
+    rf"(?i)(?<![\w])(?P<s>(?:(?-i:[A-ZÀ-ÖØ-ÞĀ-Ž])[\w'’.\-]*[ -]+){{0,3}}[^\W\d_]*(?:{_COMPOUND})(?![^\W\d_]) *\d{{1,5}} ?[a-zA-Z]?"
     r"(?: *[/\-] *\d{1,5})?(?![\w]))"
 )
 _PREFIX = (
@@ -422,20 +436,22 @@ _PREFIX = (
     r"|praia|ladeira|beco|quinta|sítio|aleja|droga|rynek|skwer|bulwar|wybrzeże"
 )
 _PREFIX = _unaccented(_PREFIX)
-_STREET_PARTICLES = "|".join(sorted(_PARTICLES | {"des", "do", "dei", "delle", "degli", "las", "los", "les", "l'", "d'"}))
+_STREET_PARTICLES = "|".join(sorted(PARTICLES | {"des", "do", "dei", "delle", "degli", "las", "los", "les", "l'", "d'"}))
 _STREET_PREFIXED = re.compile(
     rf"(?<![\w])(?P<s>(?:\d{{1,5}}[a-z]?(?: ?(?:bis|ter))?,? +)?(?i:{_PREFIX})(?![^\W\d_]) +"
     rf"(?:(?:{_STREET_PARTICLES}) +"
     rf"|[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*,? +){{0,5}}[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]*"
     rf"(?:,? *(?:n[º°o]\.? *)?\d{{1,5}}[a-zA-Z]?(?: *[/\-] *\d{{1,5}})?)?{_UNIT})(?![\w])"
 )
-_TOWN = (r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+(?:[ \-]+(?:(?:da|de|do|dos|das|del|di|la|le|am|an der|sur|upon|on|en|im|bei|nad|pod) )?"
-         r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.\-]+){0,2}")
+# a town's words; a full stop ends it ("58897 Varberg. Best regards"), but for an abbreviation ("St. Gallen")
+_TOWN_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž](?:[a-z]{1,2}\.|[\w'’\-]+)"
+_TOWN = (rf"{_TOWN_WORD}(?:[ \-]+(?:(?:da|de|do|dos|das|del|di|la|le|am|an der|sur|upon|on|en|im|bei|nad|pod) )?"
+         rf"{_TOWN_WORD}){{0,2}}\.?")
 _POSTAL_CITY = re.compile(
-    rf"(?<![\w\-])(?P<s>\d{{4}} ?(?P<nl>[A-Z]{{2}}) +{_TOWN}|(?P<code>(?:[A-Z]{{1,3}}-)?(?:\d{{2}}-\d{{3}}|\d{{4,8}})) +(?P<town>{_TOWN})"
+    rf"(?<![\w\-])(?P<s>\d{{4}} ?(?P<nl>[A-Z1][A-Z]) +{_TOWN}|(?P<code>(?:[A-Z]{{1,3}}-)?(?:\d{{2}}-\d{{3}}|\d{{4,8}})) +(?P<town>{_TOWN})"
 
     rf"|{_TOWN}, +[A-Z]{{2}} +\d{{5}}(?:-\d{{4}})?"
-    rf"|[A-Z]{{1,2}}\d[A-Z\d]? \d[A-Z]{{2}}(?: +{_TOWN})?"
+    rf"|[A-Z]{{1,2}}\d[A-Z\d]? [\dO][A-Z]{{2}}(?: +{_TOWN})?"  # UK; OCR reads the inward 0 as O
     r"|[A-Z]\d[A-Z] ?\d[A-Z]\d)(?![\w])"
 )
 _POSTAL_CONTEXT = re.compile(r"(?i)\b(?:address|adresse|dirección|indirizzo|endereço|adres|street|ship|bill|office|"
@@ -515,5 +531,48 @@ class PeopleDetector:
         self.layout = Layout(self.people)
 
     def find(self, text: str) -> list[Finding]:
+        text = ocr_repaired(text, self.people)  # same length: the findings' offsets hold for the original
         return (self.people.names(text) + self.layout.find(text) + organisations(text, self.people)
                 + addresses(text, self.people))
+
+
+# OCR misreads in names, letter for letter: a capital I (and the Turkish İ) as l, i, | or [ in
+# sans fonts ("Elena loppi", "[jaya Misra", "ildem Yorulmaz"), Ł as t ("Albert tokietek"), Ö as
+# "(", an accented vowel as a digit ("R6za")
+_MISREAD = re.compile(r"(?<![^\W_])(?:(?P<i>[li|\[t(])[a-zß-öø-ÿ]{2,}|[A-Z][a-zß-öø-ÿ]*(?P<d>[0156])[a-zß-öø-ÿ]+)(?![\w])")
+_LOOKALIKE = {"0": "o", "1": "l", "5": "s", "6": "o", "l": "I", "i": "I", "|": "I", "[": "I", "t": "L", "(": "O"}
+_NEIGHBOUR_BEFORE = re.compile(r"(?<![^\W_])(?P<w>[^\W\d_][\w'’\-]*) $")
+_NEIGHBOUR_AFTER = re.compile(r" (?P<w>[^\W\d_][\w'’\-]*)")
+_SUFFIXES = ("ing", "ed", "es", "er", "ly", "s", "d")
+
+
+# the lexicon has nouns, verbs, adjectives and adverbs; these glue onto them most
+_FUNCTION_WORDS = frozenset("with and for the from into onto that this than then them they their there what when "
+                            "which while who will would your about after before over under".split())
+
+
+def _two_words(word: str, people: People) -> bool:
+    """Two English words run together ("linewith": a wrapped line glued to the next)."""
+    return any(people.lex.is_common(word[:k]) and (word[k:] in _FUNCTION_WORDS or people.lex.is_common(word[k:]))
+               for k in range(3, len(word) - 2))
+
+
+def ocr_repaired(text: str, people: People) -> str:
+    """`text` with those misreads undone in words that no English word explains, next to a
+    capitalised name-like word. Same length, so offsets found in it hold for `text`."""
+    chars = None
+    for m in _MISREAD.finditer(text):
+        at = m.start("i") if m.group("i") else m.start("d")
+        letter = _LOOKALIKE[text[at]]
+        word = m.group()[: at - m.start()] + letter + m.group()[at - m.start() + 1:]
+        if any(people.lex.is_common(w) or people.is_ui(w) for w in (m.group(), word)) or any(
+                word.endswith(x) and people.lex.is_common(word[: -len(x)]) for x in _SUFFIXES) or _two_words(
+                m.group(), people):
+            continue
+        before = _NEIGHBOUR_BEFORE.search(text, 0, m.start())
+        after = _NEIGHBOUR_AFTER.match(text, m.end())
+        if any(n and _Tok(0, 0, n.group("w")).capitalised and people.name_like(n.group("w"))
+               for n in (before, after)):
+            chars = chars or list(text)
+            chars[at] = letter
+    return text if chars is None else "".join(chars)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from .denylist import compile_term
 from .findings import Finding
 from .lexicon import Lexicon
-from .people import UI_WORDS, People
+from .people import PARTICLES, UI_WORDS, People
 
 PROPAGATED = ("PERSON", "ORGANIZATION")
 # the model's spans are learned only when the lexicons agree (it tags sentence fragments too)
@@ -24,6 +24,7 @@ TRUSTED = frozenset({"lexicon", "layout", "org", "deny", "typed", "column"})
 _LOCAL_PART = re.compile(r"^([^\W\d_]{2,})[._\-]([^\W\d_]{2,})$")
 _LEGAL_WORDS = frozenset("inc llc ltd limited llp lp plc corp corporation co company group holdings gmbh ag kg ohg "
                          "mbh sa sas sarl sl spa srl bv nv oy ab as aps pty ltda partners associates sons".split())
+_PARTICLES_BEFORE = re.compile(rf"(?i)(?<![^\W\d_])(?:(?:{'|'.join(sorted(PARTICLES))}) )+$")
 MIN_PART = 4  # a word of a name found on its own needs this many letters ("Al" and "Lee" are everywhere)
 
 
@@ -92,5 +93,11 @@ class SessionNames:
         return self._patterns
 
     def find(self, text: str) -> list[Finding]:
-        return [Finding(m.start(), m.end(), entity, score, "session")
-                for p, entity, score in self._compiled() for m in p.finditer(text) if m.end() > m.start()]
+        out = []
+        for p, entity, score in self._compiled():
+            for m in p.finditer(text):
+                if m.end() > m.start():
+                    # a word of a name with its particles: "da Cunha" where only "Cunha" was learned alone
+                    before = _PARTICLES_BEFORE.search(text, max(0, m.start() - 16), m.start())
+                    out.append(Finding(before.start() if before else m.start(), m.end(), entity, score, "session"))
+        return out

@@ -7,8 +7,10 @@ can be unit-tested on hand-made inputs.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from statistics import median
 
 import numpy as np
 
@@ -282,7 +284,7 @@ COLUMN_GAP = 1.2  # line heights: a word gap is under one (a monospace space is 
 def column_gap(words: list[Word], line: list[int]) -> float:
     """Gap (px) over which two words of a line stand in different columns (table cells, a mail
     list's sender and subject): the line text gets a tab there, which names do not cross."""
-    height = float(np.median([words[i].bbox[3] for i in line]))
+    height = float(median([words[i].bbox[3] for i in line]))  # statistics: numpy costs 40 µs a call
     gaps = sorted(g for a, b in zip(line, line[1:]) if (g := words[b].bbox[0] - right(words[a].bbox)) > 0)
     if len(gaps) < 3:  # too few gaps to tell word gaps from column gaps: only a wide one parts
         return 1.5 * height
@@ -297,7 +299,7 @@ def glue_width(words: list[Word], line: list[int]) -> float:
     gaps = [g for g in gaps if g >= 0]
     if len(gaps) < 3:
         return GLUE * max(words[i].bbox[3] for i in line)
-    return SPLIT_GAP * float(np.median(gaps))
+    return SPLIT_GAP * float(median(gaps))
 
 
 def _view(words: list[Word], line: list[int]) -> TextView:
@@ -327,14 +329,20 @@ def token_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
     return views
 
 
-def next_line(words: list[Word], lines: list[list[int]], n: int) -> int | None:
-    """Where line n would continue if it wrapped: in the row right below, the line starting
-    farthest right but still left of where line n ends (the start of n's column)."""
-    box = line_box(words, lines[n])
+def next_line(boxes: list[Box], n: int) -> int | None:
+    """Where line n (of these line boxes) would continue if it wrapped: in the row right below,
+    the line starting farthest right but still left of where line n ends (the start of n's
+    column). A line wholly left of n continues it only below text of n's row (a terminal row
+    whose far fragment is a line of its own), not in another pane (a mail list's times)."""
+    box = boxes[n]
     best = None
-    for m in range(n + 1, len(lines)):
-        other = line_box(words, lines[m])
+    for m in range(n + 1, len(boxes)):
+        other = boxes[m]
         if other[1] <= box[1] + box[3] / 2 or other[1] - bottom(box) > box[3] or other[0] >= right(box):
+            continue
+        if right(other) <= box[0] and not any(
+                k not in (n, m) and abs(b[1] + b[3] / 2 - (box[1] + box[3] / 2)) <= box[3] / 2
+                and b[0] < right(other) and other[0] < right(b) for k, b in enumerate(boxes)):
             continue
         key = (other[1] // max(1, box[3]), -other[0])  # nearest row first, then rightmost start
         if best is None or key < best[0]:
@@ -342,6 +350,8 @@ def next_line(words: list[Word], lines: list[list[int]], n: int) -> int | None:
     return best[1] if best else None
 
 
+_SENTENCE_END = re.compile(r"[^\W\d_][.!?,;:]$")
+_SENTENCE_START = re.compile(r"[A-Z][a-z]")
 WRAP_WINDOW = 10  # lines above and below that set a column's right margin
 WORD_WRAP = 8  # line heights short of the margin a line may end and still be word-wrapped (the next word did not fit)
 
@@ -355,7 +365,7 @@ def wrapped_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
     boxes = [line_box(words, line) for line in lines]
     views = []
     for n, box in enumerate(boxes):
-        m = next_line(words, lines, n)
+        m = next_line(boxes, n)
         if m is None:
             continue
         margin = max(
@@ -366,8 +376,12 @@ def wrapped_views(words: list[Word], lines: list[list[int]]) -> list[TextView]:
         if right(box) < margin - WORD_WRAP * box[3]:
             continue
         # a line at the margin may be cut inside a token (glued) or at a space (joined with one:
-        # "…, 94088556 Barbosa da" / "Praia."); a line short of it only at a space
-        for glued in (True, False) if right(box) >= margin - 0.75 * box[3] else (False,):
+        # "…, 94088556 Barbosa da" / "Praia."); a line short of it, or one whose sentence ends
+        # where the next begins ("continue." / "Please"), only at a space
+        last, first = words[lines[n][-1]].text, words[lines[m][0]].text
+        sentence = bool(_SENTENCE_END.search(last) and _SENTENCE_START.match(first))
+        at_margin = right(box) >= margin - 0.75 * box[3] and not sentence
+        for glued in (True, False) if at_margin else (False,):
             # glue OCR's token splits too: a wrapped value is often also split within a line
             parts: list[str] = []
             spans: list[tuple[int, int, int]] = []

@@ -46,6 +46,11 @@ _GROUP = re.compile(r"\d+")
 _FOUR_GROUPS = re.compile(r"(?<![\d\-])\d{4}(?:([ \-])\d{4})(?:\1\d{4}){1,2}(?:\1\d{1,3})?(?![\d\-])")
 
 
+
+def _covered(start: int, found: list[Finding]) -> bool:
+    """A shape match starting inside a value already found is that value, not a second one."""
+    return any(f.start <= start < f.end for f in found)
+
 def luhn(digits: str) -> bool:
     total = 0
     for i, c in enumerate(reversed(digits)):
@@ -90,7 +95,7 @@ def cards(text: str) -> list[Finding]:
             out.append(Finding(best[0], best[1], "CREDIT_CARD", 1.0, "card"))
     for m in _FOUR_GROUPS.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if luhn(digits) and not any(f.start <= m.start() < f.end for f in out):
+        if luhn(digits) and not _covered(m.start(), out):
             out.append(Finding(m.start(), m.end(), "CREDIT_CARD", 0.6, "card-shape"))
     return out
 
@@ -199,7 +204,7 @@ def ibans(text: str) -> list[Finding]:
         want = _IBAN_LENGTH.get(m.group("cc"), 0)
         digits = sum(c.isdigit() for c in body)
         if (abs(4 + len(body) - want) <= 2 and digits * 10 >= len(body) * 6
-                and not any(f.start <= m.start() < f.end for f in out)):
+                and not _covered(m.start(), out)):
             out.append(Finding(m.start(), m.end(), "IBAN_CODE", 0.7, "iban-shape"))
     return out
 

@@ -175,6 +175,14 @@ def test_a_fragment_at_the_right_edge_continues_at_the_left_margin():
     assert view.counts(0, len("carlos.fernandez@example.org"))
 
 
+def test_a_line_does_not_continue_into_another_pane_on_its_left():
+    # a mail's body line ends at the margin; left of it, the mail list's time column goes on
+    words = words_of([[("12:40", 10), ("send the copy to 14 Elm Street, 89104", 200)], [("12:47", 10), ("Hopkinsview.", 200)]])
+    views = [v.text for v in wrapped_views(words, group_lines(words))]
+    assert "send the copy to 14 Elm Street, 89104 Hopkinsview." in views
+    assert not any("89104 12:47" in v for v in views)
+
+
 def test_vertical_shift_finds_a_scroll_and_scrolled_replays_it():
     rng = np.random.default_rng(1)
     prev = np.full((120, 50), 255, np.uint8)

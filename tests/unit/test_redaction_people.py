@@ -38,6 +38,8 @@ def found(findings: list[Finding], text: str) -> list[tuple[str, str]]:
     ("Author: Jürgen Müller <jm@example.org>", "Jürgen Müller"),
     ("Hi Priya,", "Priya"),
     ("Attendees: Mia Chen, Noah Williams", "Mia Chen"),
+    ("Mark Rijn 14:24", "Mark Rijn"),  # a first name that is also an interface word leads an author line
+    ("Mark van Noort 9:38", "Mark van Noort"),
 ])
 def test_person_names(people: PeopleDetector, text: str, value: str) -> None:
     assert ("PERSON", value) in found(people.find(text), text)
@@ -50,6 +52,25 @@ def test_person_names(people: PeopleDetector, text: str, value: str) -> None:
 ])
 def test_person_near_misses(people: PeopleDetector, text: str) -> None:
     assert [e for e, _ in found(people.find(text), text) if e == "PERSON"] == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("with Elena loppi", "Elena loppi"),  # "Ioppi": a capital I read as l
+    ("From: [jaya Misra <ijaya.misra@example.com>", "[jaya Misra"),
+    ("ildem Yorulmaz commented", "ildem Yorulmaz"),  # İ read as i
+    ("Albert tokietek", "Albert tokietek"),  # Ł read as t
+    ("Organizer: (zdogdu Akcay", "(zdogdu Akcay"),  # Ö read as (
+    ("R6za Syputa commented", "R6za Syputa"),  # ó read as 6
+])
+def test_names_that_ocr_misread(people: PeopleDetector, text: str, value: str) -> None:
+    assert ("PERSON", value) in found(people.find(text), text)
+
+
+@pytest.mark.parametrize("text", [
+    "Maria likes logs", "Docker logs", "open ldap settings", "Win10 Pro", "Go to Page1 Now", "Mark all as read 14:24",
+])
+def test_words_that_only_look_misread_stay(people: PeopleDetector, text: str) -> None:
+    assert [v for e, v in found(people.find(text), text) if e == "PERSON"] in ([], ["Maria"])
 
 
 @pytest.mark.parametrize("text, value", [
@@ -73,6 +94,9 @@ def test_organisations(people: PeopleDetector, text: str, value: str) -> None:
     ("ul. Kwiatowa 7/2", "ul. Kwiatowa 7/2"),
     ("Calle de Juan Pérez 12", "Calle de Juan Pérez 12"),
     ("Springfield, IL 62704", "Springfield, IL 62704"),
+    ("Stationsvégen 1", "Stationsvégen 1"),  # OCR read "ä" as "é"
+    ("W39 ONT North Garychester", "W39 ONT North Garychester"),  # a UK inward code's 0 read as O
+    ("17471X Bruinehaar", "17471X Bruinehaar"),  # NL "1747 IX", I read as 1
 ])
 def test_street_addresses(people: PeopleDetector, text: str, value: str) -> None:
     assert ("ADDRESS", value) in found(people.find(text), text)
@@ -166,6 +190,8 @@ def test_account_numbers() -> None:
 @pytest.mark.parametrize("text, entity, value", [
     ("ping @priya.raman about it", "HANDLE", "priya.raman"),
     ("moved to #release-planning", "CHANNEL", "release-planning"),
+    ("i#buy-anyone-foreign", "CHANNEL", "buy-anyone-foreign"),  # a sidebar icon read as "i"
+    ("#candidate- response", "CHANNEL", "candidate- response"),  # OCR parted it after the hyphen
     ("cloned github.com/acme/widgets.git", "REPOSITORY", "acme/widgets"),
     ("fixes acme/widgets#42", "REPOSITORY", "acme/widgets"),
     ("acme/widgets · Pull requests · Issues", "REPOSITORY", "acme/widgets"),
@@ -182,7 +208,7 @@ def test_work_identifiers(text: str, entity: str, value: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "color #fff and #a0b1c2", "see issue #123", "UTF-8 ISO-8601 SHA-256", "see src/main.py",
-    "mail priya@example.com", "3/4 of the way",
+    "mail priya@example.com", "3/4 of the way", "a#b", "C# and F# code",
 ])
 def test_work_identifier_near_misses(text: str) -> None:
     assert workids.find(text) == []
@@ -210,6 +236,14 @@ def test_a_name_found_once_is_found_everywhere_also_in_part_and_split(detector: 
     for text, value in [("thanks priya", "priya"), ("Ra man wrote", "Ra man"), ("Raman", "Raman"),
                         ("Pri-\nya Raman", "Pri-\nya Raman")]:
         assert any(text[f.start:f.end] == value and f.entity == "PERSON" for f in session.find(text)), text
+
+
+def test_a_learned_name_is_found_again_as_ocr_misreads_its_accents_and_with_its_particles(detector: Detector) -> None:
+    session = SessionDetector(detector, [])
+    session.find("From: Nacio Pagès <n@example.com>")
+    session.find("Sabrina da Cunha")
+    for text, value in [("Nacio Pages", "Nacio Pages"), ("Nacio Pagés", "Nacio Pagés"), ("da Cunha", "da Cunha")]:
+        assert ("PERSON", value) in found(session.find(text), text), text
 
 
 def test_an_address_tells_the_name() -> None:

@@ -136,9 +136,14 @@ def test_deny_list_variants(text: str, hit: str) -> None:
     assert all(f.entity == "DENY" and f.score == 1.0 and f.detector == "deny" for f in found)
 
 
-@pytest.mark.parametrize("text", ["Janet Roeder", "jroes", "Acme", "Annual"])
+@pytest.mark.parametrize("text", ["Jürgen Müller", "Jurgen Muller", "Jiirgen Miiller", "JÜRGEN MÜLLER"])
+def test_deny_list_terms_hold_when_ocr_misreads_their_accents(text: str) -> None:
+    assert [text[f.start:f.end] for f in DenyList(["Jürgen Müller"]).find(text)] == [text]
+
+
+@pytest.mark.parametrize("text", ["Janet Roeder", "jroes", "Acme", "Annual", "Jrgen Mller"])
 def test_deny_list_does_not_match_inside_other_words(text: str) -> None:
-    assert DenyList(["Jane Roe", "jroe", "Acme Widgets", "Ann"]).find(text) == []
+    assert DenyList(["Jane Roe", "jroe", "Acme Widgets", "Ann", "Jürgen Müller"]).find(text) == []
 
 
 def test_password_contexts() -> None:
