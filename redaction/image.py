@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -28,6 +28,8 @@ from redaction.regions import (
     changed_tiles,
     expand_to_text,
     group_lines,
+    grow_to_ink,
+    inside,
     intersects,
     line_views,
     merge_boxes,
@@ -99,6 +101,12 @@ def find_boxes(words: list[Word], detector: TextDetector, size: tuple[int, int])
         if names is not None:
             names.learn(cell.text, [Finding(0, len(cell.text), cell.entity, COLUMN_SCORE, "column")])
     return join_on_lines(list(found.values()))
+
+
+def grown(findings: list[BoxFinding], norm: np.ndarray) -> list[BoxFinding]:
+    """Findings whose boxes take in the ink OCR's word boxes left out at their ends."""
+    ink = norm < INK_LEVEL
+    return [replace(f, bbox=grow_to_ink(f.bbox, ink, PAD + 1, max(PAD, f.bbox[3] // 2))) for f in findings]
 
 
 def join_on_lines(findings: list[BoxFinding]) -> list[BoxFinding]:
@@ -175,7 +183,7 @@ class FrameRedactor:
         try:
             norm = self.ocr.prepare(frame)
             words = self._read(norm)
-            findings = find_boxes(words, self.detector, frame.size)
+            findings = grown(find_boxes(words, self.detector, frame.size), norm)
             flagged = low_confidence(words, findings, self.ocr.low_confidence)
         except Exception as e:  # fail closed: whatever broke, this frame must not pass unredacted
             self._prev, self._words = None, []
@@ -188,8 +196,10 @@ class FrameRedactor:
         session showed later), or None when nothing changed."""
         frame = frame.convert("RGB")
         findings = find_boxes(result.words, self.detector, frame.size)
-        if {f.bbox for f in findings} <= {f.bbox for f in result.findings}:
+        # the earlier boxes were grown to the ink: a box inside one of them is nothing new
+        if all(any(inside(f.bbox, g.bbox) for g in result.findings) for f in findings):
             return None
+        findings = grown(findings, self.ocr.prepare(frame))
         flagged = low_confidence(result.words, findings, self.ocr.low_confidence)
         return ImageResult(fill(frame, [f.bbox for f in findings]), findings, flagged, result.words)
 

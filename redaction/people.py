@@ -24,8 +24,8 @@ from .lexicon import Lexicon, strip_accents
 
 def _unaccented(alternatives: str) -> str:
     """A regex alternation plus each alternative without its accents (an English OCR model reads
-    "Área" as "Area" and "Cañada" as "Canada") and with any letter for each accented one (it
-    reads "vägen" as "végen")."""
+    "Área" as "Area" and "Cañada" as "Canada") and with any one or two letters for each letter
+    outside ASCII (it reads "vägen" as "végen", "Cañada" as "Cafiada", "Straße" as "StraRe")."""
     out, depth, start = [], 0, 0
     for i, c in enumerate(alternatives):  # split at the top level only: groups have "|" inside
         depth += (c == "(") - (c == ")") if alternatives[i - 1:i] != "\\" else 0
@@ -37,8 +37,8 @@ def _unaccented(alternatives: str) -> str:
         plain = strip_accents(alt)
         if plain != alt and plain not in out:
             out.append(plain)
-            out.append("".join(r"[^\W\d_]" if c != p else c for c, p in zip(alt, plain)) if len(plain) == len(alt)
-                       else plain)
+        if any(not c.isascii() and c.isalpha() for c in alt):  # "Cañada" read as "Cafiada", "Straße" as "StraRe"
+            out.append("".join(r"[^\W\d_]{1,2}" if not c.isascii() and c.isalpha() else c for c in alt))
     return "|".join(dict.fromkeys(out))
 
 # words of interfaces and products that are also names or look like them
@@ -137,6 +137,11 @@ class People:
         return (not self.is_ui(w) and any(self.lex.is_first(p) for p in self._parts(w))
                 and not any(self.lex.is_loose(p) for p in self._parts(w)))
 
+    def leads(self, w: str, nxt: str) -> bool:
+        """An interface word that is also a first name ("April", "Mark") before a surname that is
+        no verb or adjective: "April Rodriguez", not "Mark Read"."""
+        return self.is_ui(w) and self.lex.is_first(w) and self.strong(nxt)
+
     def grow(self, text: str, start: int, end: int) -> tuple[int, int]:
         """A span widened over the name words next to it: the model often tags one word of a
         name it does not know ("Piero" of "Piero Trebbi", "van Soest" of "Ise van Soest")."""
@@ -180,7 +185,8 @@ class People:
                 for j in range(min(len(chain), i + 5), i + 1, -1):
                     window = chain[i:j]
                     core = [t.text for t in window if t.text.lower() not in PARTICLES]
-                    if 2 <= len(core) <= 4 and all(self.name_like(w) for w in core) and self._evidence(core):
+                    if 2 <= len(core) <= 4 and all(self.name_like(w) or k == 0 and self.leads(w, core[1])
+                                                   for k, w in enumerate(core)) and self._evidence(core):
                         best = j
                         break
                 if best:
@@ -218,7 +224,7 @@ _GREETING = re.compile(
 )
 _BEFORE_ADDRESS = re.compile(rf"(?P<s>{_NAME_SEQ}) *[<(\[]?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _AUTHOR_LINE = re.compile(
-    rf"(?P<s>{_NAME_SEQ})(?= *(?:[,·•|\-–] *)?(?:\d{{1,2}}:\d{{2}}|wrote\b|commented\b|committed\b|opened\b"
+    rf"(?P<s>{_NAME_SEQ})(?= *(?:[,·•|\-–] *)?(?:\d{{1,2}}:\d{{2}}|wrote\b|commented\b|committed\b|opened\b|wants to merge\b"
     r"|merged\b|approved\b|reviewed\b|requested\b|replied\b|reacted\b|joined\b|left the\b|added\b|assigned\b"
     r"|mentioned\b|pushed\b|said\b|schrieb\b|a écrit\b|escribió\b|ha scritto\b|schreef\b|skrev\b|napisał))"
 )
@@ -416,7 +422,8 @@ _STREET_EN = re.compile(
 _COMPOUND = (
     r"straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|pfad|markt|graben|berg|hof|wall"
     r"|gracht|laan|plein|straat|kade|singel|dijk|vej|gade|gatan|gata|vägen|väg|veien|vegen|gate|katu|tie|kuja"
-    r"|utca|ulice|cesta|iela|gatvė|tänav|steeg|torget|torg|gränd|stig|backe|stræde|plads|vænget|vang"
+    r"|utca|ulice|cesta|iela|gatvė|tänav|steeg|torget|torg|gränden|gränd|stigen|stig|backen|backe|leden|led"
+    r"|stræde|plads|vænget|vang"
     r"|toften|høj|allé|sokak|sokağı|caddesi|bulvarı"
 )
 _COMPOUND = _unaccented(_COMPOUND)
@@ -433,7 +440,7 @@ _PREFIX = (
     r"|lagoa|morro|fazenda|viaduto|esplanada|pátio|stretto|cañada|travessera|vía|pasadizo|alameda"
     r"|strada|calea|bulevardul|str\.|am|an der|an den|auf der|im|in der|zum|zur|hinter der|unter den|sokak|sokağı"
     r"|caddesi|cad\.|sk\.|mahallesi"
-    r"|praia|ladeira|beco|quinta|sítio|aleja|droga|rynek|skwer|bulwar|wybrzeże"
+    r"|praia|ladeira|beco|quinta|sítio|aleja|droga|rynek|skwer|bulwar|wybrzeże|acceso|lago|lugar"
 )
 _PREFIX = _unaccented(_PREFIX)
 _STREET_PARTICLES = "|".join(sorted(PARTICLES | {"des", "do", "dei", "delle", "degli", "las", "los", "les", "l'", "d'"}))
@@ -448,10 +455,12 @@ _TOWN_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž](?:[a-z]{1,2}\.|[\w'’\-]+)"
 _TOWN = (rf"{_TOWN_WORD}(?:[ \-]+(?:(?:da|de|do|dos|das|del|di|la|le|am|an der|sur|upon|on|en|im|bei|nad|pod) )?"
          rf"{_TOWN_WORD}){{0,2}}\.?")
 _POSTAL_CITY = re.compile(
-    rf"(?<![\w\-])(?P<s>\d{{4}} ?(?P<nl>[A-Z1][A-Z]) +{_TOWN}|(?P<code>(?:[A-Z]{{1,3}}-)?(?:\d{{2}}-\d{{3}}|\d{{4,8}})) +(?P<town>{_TOWN})"
+    rf"(?<![\w\-])(?P<s>\d{{4}} ?(?P<nl>[A-Z1][A-Z]) +{_TOWN}|(?P<code>(?:[A-Z]{{1,3}}-)?(?:\d{{2}}-\d{{3}}|\d{{5}}-\d{{3}}|\d{{4,8}})) +(?P<town>{_TOWN})"
 
     rf"|{_TOWN}, +[A-Z]{{2}} +\d{{5}}(?:-\d{{4}})?"
-    rf"|[A-Z]{{1,2}}\d[A-Z\d]? [\dO][A-Z]{{2}}(?: +{_TOWN})?"  # UK; OCR reads the inward 0 as O
+    # UK: the inward code's letters are never C, I, K, M, O, V ("TO 4PM" is no postcode), and OCR
+    # reads a 0 or 9 as O on either side ("BOW 6FA" for "B9W 6FA")
+    rf"|[A-Z]{{1,2}}[\dO][A-Z\d]? [\dO][ABD-HJLNP-UW-Z]{{2}}(?: +{_TOWN})?"
     r"|[A-Z]\d[A-Z] ?\d[A-Z]\d)(?![\w])"
 )
 _POSTAL_CONTEXT = re.compile(r"(?i)\b(?:address|adresse|dirección|indirizzo|endereço|adres|street|ship|bill|office|"

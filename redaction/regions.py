@@ -45,6 +45,10 @@ def union(a: Box, b: Box) -> Box:
     return (x0, y0, max(right(a), right(b)) - x0, max(bottom(a), bottom(b)) - y0)
 
 
+def inside(a: Box, b: Box) -> bool:
+    return b[0] <= a[0] and b[1] <= a[1] and right(a) <= right(b) and bottom(a) <= bottom(b)
+
+
 def intersects(a: Box, b: Box, margin: int = 0) -> bool:
     return (
         a[0] < right(b) + margin
@@ -81,6 +85,24 @@ def merge_boxes(boxes: list[Box], gap: int = 0) -> list[Box]:
 
 
 # ---- change detection ---------------------------------------------------------------------
+
+
+def grow_to_ink(box: Box, ink: np.ndarray, inset: int, limit: int) -> Box:
+    """`box` widened left and right while ink goes on right past its edge: OCR's box stops short
+    of a thin last glyph (the full stop of "S.A.") or a first one it misjudged. Only the rows
+    inside the box (`inset` from its edges) count, so a neighbouring line's descenders do not;
+    a gap of two clear columns (a space) must end it within `limit` px, or that side stays as it
+    was: ink going on is the next word ("Where: 14 Elm St")."""
+    x, y, w, h = box
+    cols = np.asarray(ink[y + inset : y + h - inset].any(axis=0))
+    if not cols.size:
+        return box
+    lo, hi = max(0, x - limit), min(len(cols), x + w + limit) - 1
+    x0 = _extend(cols, x, -1, 2, lo)
+    x1 = _extend(cols, x + w - 1, 1, 2, hi)
+    x0 = x if x0 - 2 <= lo and x0 != x else x0  # reached the limit: not a glyph's edge
+    x1 = x + w - 1 if x1 + 2 >= hi and x1 != x + w - 1 else x1
+    return (x0, y, x1 + 1 - x0, h)
 
 
 def changed_tiles(prev: np.ndarray, cur: np.ndarray, tile: int = TILE) -> np.ndarray:

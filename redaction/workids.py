@@ -13,7 +13,7 @@ from .findings import Finding
 _HANDLE = re.compile(r"(?<![\w.@/])@(?P<s>[A-Za-z0-9][A-Za-z0-9_.\-]{1,38}[A-Za-z0-9_])(?![\w@]|\.[A-Za-z])")
 # a channel has a letter; "#123" is an issue reference and "#fff" / "#a0b1c2" a colour. OCR
 # reads a sidebar's icon before it as a letter ("i#general") and may part it after a hyphen
-_CHANNEL = re.compile(r"(?:(?<![\w#&/])|(?<=^[il|]))#(?P<s>[a-z0-9](?:[a-z0-9_.]|-(?: (?=[a-z0-9]))?){1,79})(?![\w])")
+_CHANNEL = re.compile(r"(?:(?<![\w#&/])|(?<=^[a-z|]))#(?P<s>[a-z0-9](?:[a-z0-9_.]|-(?: (?=[a-z0-9]))?){1,79})(?![\w])")
 _HEX_COLOUR = re.compile(r"^(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _HOSTS = r"(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|sr\.ht|gitea\.com|git\.[\w.\-]+|[\w\-]+\.gitlab\.io)"
 _SLUG = r"[A-Za-z0-9][\w.\-]{0,38}/[A-Za-z0-9][\w.\-]{0,99}"

@@ -12,6 +12,7 @@ from redaction.regions import (
     expand_to_text,
     glue_width,
     group_lines,
+    grow_to_ink,
     line_views,
     merge_boxes,
     pad,
@@ -181,6 +182,16 @@ def test_a_line_does_not_continue_into_another_pane_on_its_left():
     views = [v.text for v in wrapped_views(words, group_lines(words))]
     assert "send the copy to 14 Elm Street, 89104 Hopkinsview." in views
     assert not any("89104 12:47" in v for v in views)
+
+
+def test_grow_to_ink_takes_in_a_last_glyph_but_not_the_next_word():
+    ink = np.zeros((20, 100), bool)
+    ink[5:15, 10:40] = True  # a word; OCR's box says 10..35
+    ink[12:15, 39:41] = True  # its full stop, reaching past the box
+    ink[5:15, 44:90] = True  # the next word, four columns on
+    assert grow_to_ink((10, 3, 26, 14), ink, 3, 8) == (10, 3, 31, 14)
+    ink[5:15, 41:44] = True  # no gap: the ink runs on into the next word, so the box stays
+    assert grow_to_ink((10, 3, 26, 14), ink, 3, 8) == (10, 3, 26, 14)
 
 
 def test_vertical_shift_finds_a_scroll_and_scrolled_replays_it():

@@ -40,6 +40,7 @@ def found(findings: list[Finding], text: str) -> list[tuple[str, str]]:
     ("Attendees: Mia Chen, Noah Williams", "Mia Chen"),
     ("Mark Rijn 14:24", "Mark Rijn"),  # a first name that is also an interface word leads an author line
     ("Mark van Noort 9:38", "Mark van Noort"),
+    ("April Rodriguez\tBlue practice", "April Rodriguez"),  # a month, then a surname that is no verb
 ])
 def test_person_names(people: PeopleDetector, text: str, value: str) -> None:
     assert ("PERSON", value) in found(people.find(text), text)
@@ -48,7 +49,7 @@ def test_person_names(people: PeopleDetector, text: str, value: str) -> None:
 @pytest.mark.parametrize("text", [
     "Inbox", "Settings", "Mark as read", "Reply All", "New York", "Google Chrome", "Pull Request Code Review",
     "Will you open Settings?", "Grant Access", "Black Friday Sale", "Open 3 New Messages", "Page 2 of 5",
-    "Meeting Room 3", "Rose Garden", "Will", "Thu Wed", "Personal accept rise fact",
+    "Meeting Room 3", "Rose Garden", "Will", "Thu Wed", "Personal accept rise fact", "Mark Read", "Mark Spam",
 ])
 def test_person_near_misses(people: PeopleDetector, text: str) -> None:
     assert [e for e, _ in found(people.find(text), text) if e == "PERSON"] == []
@@ -97,12 +98,21 @@ def test_organisations(people: PeopleDetector, text: str, value: str) -> None:
     ("Stationsvégen 1", "Stationsvégen 1"),  # OCR read "ä" as "é"
     ("W39 ONT North Garychester", "W39 ONT North Garychester"),  # a UK inward code's 0 read as O
     ("17471X Bruinehaar", "17471X Bruinehaar"),  # NL "1747 IX", I read as 1
+    ("BOW 6FA West Glennport", "BOW 6FA West Glennport"),  # "B9W": 9 read as O
+    ("Conjunto Macedo, 15097-154 Pereira.", "15097-154 Pereira."),  # a Brazilian CEP
+    ("Nadin-Weitzel-StraRe 6/1", "Nadin-Weitzel-StraRe 6/1"),  # ß read as R
+    ("Cafiada Judith Reyes 71", "Cafiada Judith Reyes 71"),  # ñ read as fi
+    ("Fabriksstigen 8", "Fabriksstigen 8"),
+    ("Acceso German Franco 36 Piso 6", "Acceso German Franco 36 Piso 6"),
+    ("Tradgardsgatan 41, 58897 Varberg. Best regards,", "58897 Varberg."),  # a full stop ends the town
+    ("the signed copy to Tradgardsgatan 41", "Tradgardsgatan 41"),  # lower-case words are no street's
 ])
 def test_street_addresses(people: PeopleDetector, text: str, value: str) -> None:
     assert ("ADDRESS", value) in found(people.find(text), text)
 
 
-@pytest.mark.parametrize("text", ["Total 12 Items", "version 3.11 and 42 items", "3 New Messages", "Room 12"])
+@pytest.mark.parametrize("text", ["Total 12 Items", "version 3.11 and 42 items", "3 New Messages", "Room 12",
+                                  "TO 4PM Meeting"])
 def test_address_near_misses(people: PeopleDetector, text: str) -> None:
     assert [e for e, _ in found(people.find(text), text) if e == "ADDRESS"] == []
 
