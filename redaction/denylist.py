@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from .findings import Finding
+from .lexicon import MISREAD_LETTER, misreadable
 
 ENTITY = "DENY"
 _IN_WORD = r"(?:[ \t]{0,2}|-?[ \t]*\n[ \t]*)"  # OCR splits a word, or a hyphenated line break
@@ -15,17 +16,11 @@ _BETWEEN_WORDS = r"[\s._\-]{0,3}"
 _LETTER = r"[^\W\d_]"
 
 
-def _unit(c: str) -> str:
-    # an English OCR model reads an accented letter as another letter or two ("Pagès" as "Pages",
-    # "Gülen" as "Giilen"), never the same way twice
-    return rf"{_LETTER}{{1,2}}" if not c.isascii() and c.isalpha() else re.escape(c)
-
-
 def compile_term(term: str) -> re.Pattern[str] | None:
     words = term.split()
     if not words:
         return None
-    body = _BETWEEN_WORDS.join(_IN_WORD.join(_unit(c) for c in w) for w in words)
+    body = _BETWEEN_WORDS.join(_IN_WORD.join(MISREAD_LETTER if misreadable(c) else re.escape(c) for c in w) for w in words)
     # a term starting/ending in a letter does not match inside a longer word ("Ann" in "Annual")
     before = f"(?<!{_LETTER})" if re.match(_LETTER, words[0][0]) else ""
     after = f"(?!{_LETTER})" if re.match(_LETTER, words[-1][-1]) else ""

@@ -58,6 +58,15 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+# what an English OCR model may read for a letter outside ASCII: another letter or two ("Pagès"
+# as "Pages", "Gülen" as "Giilen", "Straße" as "StraRe"), never the same way twice
+MISREAD_LETTER = r"[^\W\d_]{1,2}"
+
+
+def misreadable(c: str) -> bool:
+    return not c.isascii() and c.isalpha()
+
+
 def fold(word: str) -> str:
     """Lowercase ASCII form for lexicon look-ups ("Müller" -> "muller", "Łukasz" -> "lukasz")."""
     return strip_accents(word.lower().replace("ß", "ss").replace("æ", "ae").replace("’", "'"))

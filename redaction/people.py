@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from .findings import Finding
-from .lexicon import Lexicon, strip_accents
+from .lexicon import MISREAD_LETTER, Lexicon, misreadable, strip_accents
 
 
 def _unaccented(alternatives: str) -> str:
@@ -37,8 +37,8 @@ def _unaccented(alternatives: str) -> str:
         plain = strip_accents(alt)
         if plain != alt and plain not in out:
             out.append(plain)
-        if any(not c.isascii() and c.isalpha() for c in alt):  # "Cañada" read as "Cafiada", "Straße" as "StraRe"
-            out.append("".join(r"[^\W\d_]{1,2}" if not c.isascii() and c.isalpha() else c for c in alt))
+        if any(misreadable(c) for c in alt):  # "Cañada" read as "Cafiada", "Straße" as "StraRe"
+            out.append("".join(MISREAD_LETTER if misreadable(c) else c for c in alt))
     return "|".join(dict.fromkeys(out))
 
 # words of interfaces and products that are also names or look like them
