@@ -102,8 +102,10 @@ class InputListeners:
         for listener in (self._keyboard, self._mouse):
             try:
                 listener.stop()
-            except (error.ConnectionClosedError, OSError):
-                pass  # the X server is gone, and with it what there was to stop
+            except (error.ConnectionClosedError, OSError, AttributeError):
+                # the X server is gone, and with it what there was to stop (Xlib empties a closed
+                # connection's request queue to None: a request on it is an AttributeError)
+                pass
             _flush_record_disable(listener)
             if listener.ident is not None:
                 listener.join(5)
