@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # OwnTrace quick start: `./run.sh demo` runs the demo, `./run.sh test` runs the test suite.
-# Each installs what it needs first: Debian packages (xvfb, openbox, xdotool, xterm, chromium,
-# age) and a virtualenv in .venv with OwnTrace and its pinned dependencies.
+# Each installs what it needs first: Debian packages and a virtualenv in .venv with OwnTrace and
+# its pinned dependencies.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# pipx: only for the test that installs OwnTrace with it
-APT_PACKAGES=(xvfb xauth openbox xdotool xterm x11-utils chromium age fonts-dejavu-core fonts-liberation strace python3-venv pipx)
+cmd=${1:-demo}; shift || true
+case "$cmd" in demo|test) ;; *) echo "usage: ./run.sh demo|test [args]"; exit 2 ;; esac
+# The demo: a virtual X display with a window manager, the apps it records, age. gcc, libc6-dev,
+# linux-libc-dev and python3-dev: pip builds evdev (pynput's Linux dependency) from source, as
+# PyPI has no wheel of it.
+APT_PACKAGES=(xvfb xauth openbox xdotool xterm x11-utils chromium age fonts-dejavu-core fonts-liberation
+              python3-venv gcc libc6-dev linux-libc-dev python3-dev)
+# The tests, besides: strace (no-connection checks), pipx (an install test), and a headless Wayland
+# desktop (sway with the screen-cast portal on PipeWire, Wayland apps, a notification daemon).
+TEST_PACKAGES=(strace pipx sway foot wtype grim xdg-desktop-portal xdg-desktop-portal-wlr pipewire wireplumber
+               gstreamer1.0-pipewire gstreamer1.0-tools gstreamer1.0-plugins-base dbus-daemon mako-notifier dunst
+               libnotify-bin gtk-3-examples)
+[ "$cmd" = test ] && APT_PACKAGES+=("${TEST_PACKAGES[@]}")
 
 # A package is installable when apt-cache names a candidate version. The policy text is read
 # whole into a variable (no `| grep -q`, whose early exit kills apt-cache with SIGPIPE and makes
@@ -62,9 +73,7 @@ if ! .venv/bin/python -c 'import recorder, redaction, pytest, playwright' 2>/dev
   touch .venv/.installed
 fi
 
-cmd=${1:-demo}; shift || true
 case "$cmd" in
   demo) exec .venv/bin/owntrace demo "$@" ;;
   test) exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@" ;;
-  *) echo "usage: ./run.sh demo|test [args]"; exit 2 ;;
 esac

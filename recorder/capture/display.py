@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from recorder.childenv import scrubbed
 from recorder.errors import OwnTraceError
@@ -38,11 +38,36 @@ def require_x11() -> str:
     return os.environ["DISPLAY"]
 
 
-def _free_display_number(start: int = 90) -> int:
-    for n in range(start, start + 400):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    raise OwnTraceError("no free X display number", "stop stale Xvfb servers")
+XVFB_START_S = WM_START_S = 30.0  # generous for a loaded machine; both end as soon as ready
+
+
+def _read_line(stream, timeout: float) -> str:
+    """One line from a pipe, or "" when none comes within `timeout` s or the writer closed it."""
+    if not select.select([stream], [], [], timeout)[0]:
+        return ""
+    return stream.readline().decode(errors="replace").strip()
+
+
+def _wait_window_manager(display_name: str, wm: subprocess.Popen) -> None:
+    """Until the window manager announces itself (EWMH _NET_SUPPORTING_WM_CHECK on the root):
+    windows mapped before that would get no frame and no focus."""
+    from Xlib import X, display
+
+    d = display.Display(display_name)
+    try:
+        atom = d.intern_atom("_NET_SUPPORTING_WM_CHECK")
+        root = d.screen().root
+        root.change_attributes(event_mask=X.PropertyChangeMask)
+        deadline = time.monotonic() + WM_START_S
+        while root.get_full_property(atom, X.AnyPropertyType) is None:
+            if wm.poll() is not None or time.monotonic() > deadline:
+                raise OwnTraceError("the window manager (openbox) did not start on the virtual display",
+                                    "check that openbox is installed: sudo apt-get install openbox")
+            if select.select([d.fileno()], [], [], 0.5)[0]:  # woken by any property change
+                while d.pending_events():
+                    d.next_event()
+    finally:
+        d.close()
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
@@ -86,38 +111,28 @@ class VirtualDisplay:
                     f"{tool} is not installed",
                     "install it: sudo apt-get install xvfb openbox xdotool xterm",
                 )
-        last = ""
-        for _ in range(5):
-            n = _free_display_number()
-            # -nolisten tcp: the display is reachable through its unix socket only
-            proc = subprocess.Popen(
-                ["Xvfb", f":{n}", "-screen", "0", f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-noreset"],
-                env=scrubbed(),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            sock = Path(f"/tmp/.X11-unix/X{n}")
-            for _ in range(100):
-                if sock.exists() or proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-            if proc.poll() is None and sock.exists():
-                self.display = f":{n}"
-                self._procs.append(proc)
-                break
-            last = proc.stderr.read().decode(errors="replace")[-200:] if proc.stderr else ""
+        # -displayfd: Xvfb takes the first display number whose socket it can bind (abstract
+        # sockets included, which no file in /tmp shows) and writes it to the pipe once it
+        # listens; -nolisten tcp: reachable through its unix socket only
+        r, w = os.pipe()
+        proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(w), "-screen", "0", f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-noreset"],
+            env=scrubbed(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(w,),
+        )
+        os.close(w)
+        with os.fdopen(r, "rb") as ready:
+            number = _read_line(ready, XVFB_START_S)
+        if not number.isdigit():
             proc.kill()
-        else:
-            raise OwnTraceError(f"Xvfb did not start: {last.strip()}", "check that xvfb is installed and /tmp is writable")
+            err = proc.stderr.read().decode(errors="replace")[-200:].strip() if proc.stderr else ""
+            raise OwnTraceError(f"Xvfb did not start: {err or 'no display number within the time'}",
+                                "check that xvfb is installed and /tmp is writable")
+        self.display = f":{number}"
+        self._procs.append(proc)
         if self.window_manager:
-            wm = subprocess.Popen(
-                ["openbox", "--sm-disable"],
-                env=self.env(),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            wm = subprocess.Popen(["openbox", "--sm-disable"], env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self._procs.append(wm)
-            time.sleep(0.3)
+            _wait_window_manager(self.display, wm)
         return self
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:

@@ -3,7 +3,6 @@ xterm. Both are started so that nothing they do leaves the machine or lingers in
 
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
 import tempfile
@@ -13,13 +12,14 @@ from importlib import resources
 from pathlib import Path
 
 from recorder.capture.display import stop_process, wait_window
-from recorder.childenv import scrubbed
+from recorder.demo import offline
 from recorder.errors import OwnTraceError
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
 # No sync, no component updates, no metrics, no safe-browsing or field-trial fetches: with a
-# fresh profile and a local file page, Chromium then has no reason to open a socket.
+# fresh profile and a local file page, Chromium then has no reason to open a socket; and it is
+# started under recorder.demo.offline, which denies it any IP socket should it try.
 CHROMIUM_FLAGS = (
     "--no-sandbox",
     "--test-type",  # hides the --no-sandbox warning bar, which would shift the page
@@ -48,18 +48,6 @@ BROWSER_TITLE = "Northwind Mail"
 
 def page_path() -> Path:
     return Path(str(resources.files(__package__) / "inbox.html"))
-
-
-@functools.cache
-def offline_prefix() -> tuple[str, ...]:
-    """A command prefix that runs a program in its own network namespace (loopback only), so
-    nothing it tries can leave the machine. Empty where unprivileged user namespaces are
-    blocked: the flags above then keep Chromium quiet on their own (one UDP routing probe,
-    which sends no packet, remains)."""
-    cmd = ("unshare", "--user", "--map-root-user", "--net")
-    if shutil.which("unshare") and subprocess.run([*cmd, "true"], capture_output=True, env=scrubbed()).returncode == 0:
-        return cmd
-    return ()
 
 
 def find_chromium() -> str:
@@ -99,7 +87,7 @@ def browser(env: dict[str, str], geometry: tuple[int, int, int, int]) -> Iterato
     x, y, w, h = geometry
     with tempfile.TemporaryDirectory(prefix="owntrace-demo-chromium-") as profile:
         args = [
-            *offline_prefix(),
+            *offline.prefix(),
             find_chromium(),
             *CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",

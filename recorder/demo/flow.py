@@ -23,7 +23,7 @@ from recorder.capture.recording import Recording, RecordOptions
 from recorder.demo import apps, script
 from recorder.demo.persona import DEMO_PASSPHRASE, DEMO_PERSONA, DEMO_TASK
 from recorder.errors import OwnTraceError
-from recorder.export.bundle import export_session
+from recorder.export.bundle import check_new_path, export_session
 from recorder.export.verify import VerifyResult, verify_bundle
 from recorder.redact.session import redact_session
 from recorder.redact.view import RedactedView
@@ -267,10 +267,7 @@ def run_demo(
     ask: Callable[[str], str] = input,
 ) -> DemoResult:
     if export is not None:  # checked before recording, so a typo costs nothing
-        if export.exists():
-            raise OwnTraceError(f"{export} already exists", "choose a new path: an export never overwrites anything")
-        if not export.parent.is_dir():
-            raise OwnTraceError(f"{export.parent} is not a directory", "create it first, or choose another path")
+        check_new_path(export)
     if here:
         require_x11()
     else:

@@ -165,13 +165,24 @@ class _AgeWriter(_Writer):
         super().abort()
 
 
+def check_new_path(out: Path) -> None:
+    """`out` can be made: it does not exist, and its nearest existing ancestor is a folder
+    (missing folders on the way are made at export, as `mkdir -p` would)."""
+    if out.exists():
+        raise OwnTraceError(f"{out} already exists", "choose a new path: an export never overwrites anything")
+    ancestor = out.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OwnTraceError(f"{ancestor} is not a directory", "choose a path inside a folder")
+
+
 def _check_out(out: Path, fmt: str) -> None:
     if fmt not in FORMATS:
         raise OwnTraceError(f"unknown export format {fmt!r}", "use dir, zip or age")
-    if out.exists() and not (fmt == "dir" and out.is_dir() and not any(out.iterdir())):
-        raise OwnTraceError(f"{out} already exists", "choose a new path: an export never overwrites anything")
-    if not out.parent.is_dir():
-        raise OwnTraceError(f"{out.parent} is not a directory", "create it first")
+    if not (fmt == "dir" and out.is_dir() and not any(out.iterdir())):
+        check_new_path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     if out.is_dir():
         out.rmdir()  # an empty directory given as the target: the bundle takes its place
 

@@ -60,19 +60,24 @@ class Hit:
         return asdict(self)
 
 
+def owner(path: Path) -> int:
+    """The uid that owns `path` (not following a final link)."""
+    return path.lstat().st_uid
+
+
 def own_home(root: Path) -> None:
     """Refuse a home that belongs to another user, whatever its permissions say."""
     try:
-        owner = root.stat().st_uid
+        uid = owner(root)
     except FileNotFoundError:
         raise NotFound(f"no OwnTrace home at {root}", "run `owntrace init` first") from None
-    if owner != os.getuid():
+    if uid != os.getuid():
         raise OwnTraceError(f"{root} belongs to another user", "search only ever reads your own OWNTRACE_HOME")
 
 
 def own_sessions(root: Path) -> list[Session]:
     """The sessions of this home that are this user's own (a folder, not a link to elsewhere)."""
-    return [s for s in list_sessions(root) if not s.path.is_symlink() and s.path.stat().st_uid == os.getuid()]
+    return [s for s in list_sessions(root) if not s.path.is_symlink() and owner(s.path) == os.getuid()]
 
 
 class Library:

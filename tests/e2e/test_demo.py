@@ -146,8 +146,9 @@ def test_demo_refuses_an_existing_export_path_before_recording(tmp_path: Path):
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == f"error: {target} already exists"
     assert "Traceback" not in proc.stderr
-    with pytest.raises(OwnTraceError, match="is not a directory"):
-        run_demo(export=tmp_path / "missing" / "bundle", say=pytest.fail)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OwnTraceError, match="file is not a directory"):
+        run_demo(export=tmp_path / "file" / "missing" / "bundle", say=pytest.fail)
 
 
 def _path_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tools: list[str]) -> None:

@@ -16,7 +16,8 @@ import pytest
 
 from recorder import config
 from recorder.capture.display import stop_process
-from recorder.demo.apps import CHROMIUM_FLAGS, find_chromium, offline_prefix
+from recorder.demo import offline
+from recorder.demo.apps import CHROMIUM_FLAGS, find_chromium
 from recorder.demo.flow import export_unattended, recording, session_of
 from recorder.redact.session import redact_session
 from tests.support.ocr import ocr_frames
@@ -49,7 +50,7 @@ def chromium_app(page: Path, title: str, geometry: tuple[int, int, int, int], en
     x, y, w, h = geometry
     with tempfile.TemporaryDirectory(prefix="owntrace-test-chromium-") as profile:
         proc = subprocess.Popen(
-            [*offline_prefix(), find_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+            [*offline.prefix(), find_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
              f"--window-position={x},{y}", f"--window-size={w},{h}", f"--app={page.as_uri()}"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

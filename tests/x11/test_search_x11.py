@@ -19,7 +19,8 @@ import pytest
 
 from recorder.capture import control
 from recorder.capture.display import stop_process
-from recorder.demo.apps import CHROMIUM_FLAGS, find_chromium, offline_prefix
+from recorder.demo import offline
+from recorder.demo.apps import CHROMIUM_FLAGS, find_chromium
 from recorder.search import indexer
 from recorder.store import session as store
 from tests.support import xhelpers as xh
@@ -45,7 +46,7 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Incident notes
 @contextmanager
 def chromium(page: Path, env: dict[str, str]):
     with tempfile.TemporaryDirectory(prefix="owntrace-search-chromium-", ignore_cleanup_errors=True) as profile:
-        proc = subprocess.Popen([*offline_prefix(), find_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+        proc = subprocess.Popen([*offline.prefix(), find_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                                  "--window-position=420,40", "--window-size=820,420", f"--app={page.as_uri()}"],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
