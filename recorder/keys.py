@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from pyrage import x25519
 
-from recorder import passphrase_file
+from recorder import passphrase_age
 from recorder.atomic import write_atomic
 from recorder.errors import CorruptFile, MalformedInput, NotFound, OwnTraceError, WrongPassphrase
 from recorder.limits import age_binary
@@ -154,7 +154,7 @@ def init_identity(root: Path, *, passphrase: str | None, use_keyring: bool = Fal
         if not passphrase:
             raise OwnTraceError("a passphrase is required", f"set {PASSPHRASE_ENV} or pass --passphrase-file")
         secret = f"# OwnTrace identity, public key: {recipient}\n{ident}\n".encode()
-        write_atomic(root / "identity.age", passphrase_file.encrypt(secret, passphrase))
+        write_atomic(root / "identity.age", passphrase_age.encrypt(secret, passphrase))
     signing = Ed25519PrivateKey.generate()
     raw = signing.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     write_atomic(root / "signing.key.age", seal(raw, [ident.to_public()]))
@@ -184,10 +184,10 @@ def unlock(root: Path, passphrase: str | None = None, passphrase_file: Path | No
             raise NotFound(f"{root / 'identity.age'} is missing", "restore it from a backup") from None
         pw = passphrase if passphrase is not None else read_passphrase(passphrase_file)
         try:
-            ident = parse_identity(passphrase_file.decrypt(blob, pw).decode())
-        except passphrase_file.WrongPassphrase:
+            ident = parse_identity(passphrase_age.decrypt(blob, pw).decode())
+        except passphrase_age.WrongPassphrase:
             raise WrongPassphrase("wrong passphrase", f"check {PASSPHRASE_ENV} or the passphrase file") from None
-        except passphrase_file.DecryptError as e:
+        except passphrase_age.DecryptError as e:
             raise CorruptFile(f"{root / 'identity.age'} cannot be read: {e}", "restore it from a backup") from None
     raw = unseal((root / "signing.key.age").read_bytes(), [ident], "signing.key.age")
     return UnlockedIdentity(ident, Ed25519PrivateKey.from_private_bytes(raw))

@@ -9,7 +9,7 @@ import pty
 import pyrage
 import pytest
 
-from recorder import passphrase_file as pf
+from recorder import passphrase_age as pf
 
 PW = "correct horse battery staple"
 FAST = 10  # tests need no real work factor; the format is the same
