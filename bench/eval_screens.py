@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from recorder.demo.apps import find_chromium
 from tests.support.screens import Screen, Truth
 
 SEED = 2026
@@ -304,7 +305,7 @@ def render(ids: list[int]) -> Iterator[tuple[Spec, Screen]]:
 
     chosen = [s for s in specs(max(ids, default=0) + 1) if s.id in set(ids)]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
         try:
             for scale in (1, 2):
                 ctx = browser.new_context(viewport={"width": SIZE[0], "height": SIZE[1]}, device_scale_factor=scale,

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recorder import keys  # noqa: E402
+from recorder.demo.apps import find_chromium
 from recorder.export.bundle import export_session  # noqa: E402
 from recorder.redact.view import RedactedView  # noqa: E402
 from recorder.review import approval  # noqa: E402
@@ -108,7 +109,7 @@ def time_first_step(session: store.Session, user: keys.UnlockedIdentity) -> floa
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.goto("about:blank")
         t0 = time.perf_counter()

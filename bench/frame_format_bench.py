@@ -77,7 +77,8 @@ def main() -> None:
         return
 
     from recorder.capture.display import VirtualDisplay
-    from recorder.capture.screen import FULL_DELTA_SHARE, open_mss
+    from recorder.capture.screen import FULL_DELTA_SHARE
+    from recorder.capture.x11.frames import open_mss
     from recorder.store import frames
 
     totals = {c: {"full": [0, 0.0, 0], "delta": [0, 0.0, 0]} for c in CANDIDATES}  # bytes, cpu s, count

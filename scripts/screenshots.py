@@ -21,6 +21,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from recorder.demo.apps import find_chromium
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
@@ -56,7 +58,7 @@ def main() -> None:
         proc, url = start_demo(Path(tmp))
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport=VIEWPORT)
                 page.goto(url)
                 page.wait_for_selector("#steps li")

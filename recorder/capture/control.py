@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from recorder import paths
-from recorder.capture.display import require_x11
+from recorder.capture.backend import choose
 from recorder.capture.recording import (
     LOG_FILE,
     SIGNAL_PAUSE,
@@ -53,7 +53,7 @@ def _running(root: Path) -> Status:
 
 def start(root: Path, options: RecordOptions) -> Status:
     """Launch `owntrace record` detached from the terminal; returns once it records."""
-    require_x11()
+    choose(options.backend)  # no display: one line now, not from the detached child
     if RecorderLock.held(root):
         raise already_running()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)

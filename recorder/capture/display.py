@@ -1,4 +1,4 @@
-"""Display servers: which one we are on, and a private virtual X display (Xvfb + openbox)."""
+"""A private virtual X display (Xvfb + openbox) and the helpers that start and find its windows."""
 
 from __future__ import annotations
 
@@ -9,28 +9,20 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from recorder.capture.backend import BackendKind, session_kind
 from recorder.childenv import scrubbed
 from recorder.errors import OwnTraceError
 
 
-def display_server(env: dict[str, str] | None = None) -> str:
-    """'wayland', 'x11' or 'none', from the environment a desktop session sets."""
-    env = dict(os.environ) if env is None else env
-    if env.get("WAYLAND_DISPLAY") or env.get("XDG_SESSION_TYPE") == "wayland":
-        return "wayland"
-    if env.get("DISPLAY"):
-        return "x11"
-    return "none"
-
-
 def require_x11() -> str:
-    kind = display_server()
-    if kind == "wayland":
+    """The X display, for what drives apps with xdotool (the demo's `--here`)."""
+    kind = session_kind()
+    if kind is BackendKind.WAYLAND:
         raise OwnTraceError(
-            "this is a Wayland session: global input and screen capture are blocked for X11 clients",
-            "log in with an 'Xorg'/'X11' session (choose it on the login screen), or run `owntrace demo` on a virtual display",
+            "this is a Wayland session: the demo drives its apps with xdotool, which needs X11",
+            "run `owntrace demo` without --here: it brings its own virtual X display",
         )
-    if kind == "none":
+    if kind is None:
         raise OwnTraceError(
             "no display: DISPLAY is not set",
             "run on your desktop, or try `owntrace demo`, which brings its own virtual display",

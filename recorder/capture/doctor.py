@@ -10,14 +10,10 @@ import importlib.util
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from recorder.capture.display import display_server, require_x11
+from recorder.capture.backend import choose, doctor_checks
 from recorder.errors import OwnTraceError
 from recorder.keys import has_identity
-
-if TYPE_CHECKING:
-    from Xlib.display import Display
 
 MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 MIN_FREE_BYTES = 100 * 2**20
@@ -34,56 +30,6 @@ class Check:
     def line(self) -> str:
         text = f"{MARKS[self.level]}  {self.name}: {self.detail}"
         return f"{text} -> {self.hint}" if self.hint else text
-
-
-def check_display() -> tuple[Check, Display | None]:
-    """The display server, and an open Xlib connection when it is X11 and reachable."""
-    try:
-        name = require_x11()
-    except OwnTraceError as e:
-        return Check("display", "fail", e.message, e.hint), None
-    from Xlib import display, error
-
-    try:
-        d = display.Display()
-    except (error.DisplayError, error.XError, OSError) as e:
-        return Check("display", "fail", f"cannot connect to X display {name}: {e}", "is the X server running, and DISPLAY right?"), None
-    return Check("display", "ok", f"X11 on {name} ({display_server()})"), d
-
-
-def check_input(d: Display) -> Check:
-    if not d.has_extension("RECORD"):
-        return Check(
-            "input capture",
-            "fail",
-            "the X server lacks the RECORD extension: keys and mouse cannot be captured",
-            "enable it (Xorg: Load \"record\" in xorg.conf; Xvfb: +extension RECORD)",
-        )
-    return Check("input capture", "ok", "XRecord available: keyboard and mouse can be captured")
-
-
-def check_screen(d: Display) -> Check:
-    import numpy as np
-
-    from recorder.capture.screen import open_mss
-
-    try:
-        with open_mss() as sct:
-            box = sct.monitors[0]
-            shot = sct.grab(box)
-            monitors = len(sct.monitors) - 1
-    except Exception as e:  # noqa: BLE001 - any grab failure is reported, not raised
-        return Check("screen capture", "fail", f"cannot grab the screen: {e}", "check the X server and DISPLAY")
-    pixels = np.frombuffer(shot.raw, np.uint8).reshape(shot.height, shot.width, 4)[..., :3]
-    if not pixels.any():
-        return Check(
-            "screen capture",
-            "warn",
-            f"the screen grab ({shot.width}x{shot.height}) is entirely black",
-            "a compositor or Wayland may hide windows from X clients; log in to an Xorg session, or open a window and retry",
-        )
-    damage = "XDamage: only changed areas are grabbed" if d.has_extension("DAMAGE") else "no XDamage: the whole screen is polled (more CPU)"
-    return Check("screen capture", "ok", f"{shot.width}x{shot.height} on {monitors} monitor(s), not black; {damage}")
 
 
 def check_ocr() -> Check:
@@ -145,17 +91,19 @@ def check_disk(root: Path) -> Check:
     return Check("disk", "ok", detail)
 
 
-def run_checks(root: Path) -> list[Check]:
-    shown, d = check_display()
-    checks = [shown]
-    if d is None:
-        skip = "skipped: no usable X display"
-        checks += [Check("input capture", "fail", skip), Check("screen capture", "fail", skip)]
-    else:
-        try:
-            checks += [check_input(d), check_screen(d)]
-        finally:
-            d.close()
+def check_capture(backend: str | None = None) -> list[Check]:
+    """The display server this session has, and what its capture backend can do here."""
+    try:
+        kind = choose(backend)
+    except OwnTraceError as e:
+        skip = "skipped: no display"
+        return [Check("display", "fail", e.message, e.hint), Check("input capture", "fail", skip),
+                Check("screen capture", "fail", skip)]
+    return doctor_checks(kind)
+
+
+def run_checks(root: Path, backend: str | None = None) -> list[Check]:
+    checks = check_capture(backend)
     redaction_lines = check_redaction()
     if not any("ocr" in c.name.lower() for c in redaction_lines):
         checks.append(check_ocr())

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from recorder.capture.backend import Rect
 from recorder.capture.exclusion import ExclusionRules, pointer_in
 from recorder.capture.hotkey import Hotkey, HotkeyFilter
-from recorder.capture.input import types_text
+from recorder.capture.keynames import types_text
 from recorder.store.records import Event
 
-Rect = tuple[int, int, int, int]  # x, y, w, h on the root window
 POINTER_KINDS = frozenset({"move", "click", "scroll"})
 TYPING_PAUSE_NS = 1_000_000_000  # a key after this much quiet gets a frame of its own
 SCROLL_RUN_NS = 500_000_000  # scroll notches closer than this are one scroll action

@@ -1,9 +1,10 @@
 """The Recording lifecycle: one recorder at a time, capture threads wired to the sealed store,
 a content-free status file, and signals for stop / pause / resume.
 
-Pipeline for input: pynput -> the capture gate (recorder/capture/gate.py: pause hotkey, pause,
-excluded windows under focus or pointer, capture policy), fed with what the window watcher
-reports -> move coalescing / frame-before-action -> SessionWriter. One lock orders everything
+Pipeline for input: the platform backend's input source (recorder/capture/backend.py: pynput on
+X11, evdev on Wayland) -> the capture gate (recorder/capture/gate.py: pause hotkey, pause,
+excluded windows under focus or pointer, capture policy), fed with what the backend's window
+source reports -> move coalescing / frame-before-action -> SessionWriter. One lock orders everything
 that is journaled, so a frame event always lands just before the action it shows.
 """
 
@@ -13,6 +14,7 @@ import fcntl
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +24,9 @@ from typing import Any
 
 from recorder import config as config_mod
 from recorder.atomic import write_atomic
+from recorder.capture import screen
+from recorder.capture.backend import CaptureBackend, InputSource, WindowSource, choose, open_backend
 from recorder.capture.coalesce import MoveCoalescer
-from recorder.capture.display import require_x11
 from recorder.capture.exclusion import ExclusionRules
 from recorder.capture.gate import POINTER_KINDS, CaptureGate, Verdict
 from recorder.capture.hotkey import Hotkey
@@ -115,6 +118,8 @@ class RecordOptions:
     study: str | None = None
     duration_s: float | None = None
     policy: CapturePolicy | None = None  # None: everything the user's rules allow; with `study`, its policy
+    backend: str | None = None  # "x11" | "wayland"; None: the session's own
+    window: bool = False  # record one window the person picks, nothing else (Wayland)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -140,23 +145,18 @@ def _limit_malloc_arenas() -> None:
         pass  # not glibc
 
 
-def _display_error(what: str, e: BaseException) -> OwnTraceError:
-    return OwnTraceError(
-        f"{what} the X display {os.environ.get('DISPLAY')}: {e}",
-        "check DISPLAY and that the X server runs; `owntrace doctor` tells more",
-    )
-
-
 class Recording:
     def __init__(
         self,
         root: Path,
         options: RecordOptions | None = None,
         on_status: Callable[[Status], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.root = root
         self.options = options or RecordOptions()
         self.on_status = on_status
+        self.on_notice = on_notice or (lambda text: print(f"note: {text}", file=sys.stderr))
         self.writer: SessionWriter | None = None
         self.error: OwnTraceError | None = None
         self.retention: Retention | None = None  # sessions past `[retention] days`, deleted at start
@@ -169,12 +169,14 @@ class Recording:
         self._coalescer = MoveCoalescer()
         self._excluded_rects: list[tuple[int, int, int, int]] = []  # excluded windows, refreshed often
         self._threads: list[threading.Thread] = []
+        self._input: InputSource | None = None
+        self.notices: list[str] = []  # one-line facts the person should know at start (screen-only, no frames)
 
     # --- lifecycle -------------------------------------------------------------------------
     def run(self) -> SessionMeta:
         """Record until stopped (stop(), SIGINT/SIGTERM, --duration, or an error); returns the
         session's metadata. Raises OwnTraceError after cleaning up if recording failed."""
-        require_x11()
+        kind = choose(self.options.backend)
         if self.options.study and self.options.policy is None:
             raise OwnTraceError(f"recording for study {self.options.study} needs the study's capture policy",
                                 "build the options with recorder.study.record_options, which resolves it")
@@ -188,7 +190,11 @@ class Recording:
         try:
             # under the lock: no other recorder is writing a session this could delete
             self.retention = run_retention(self.root, cfg.retention_days)
-            return self._run_locked(cfg, rules)
+            self.backend = open_backend(kind, window=self.options.window, home=self.root)
+            try:
+                return self._run_locked(cfg, rules)
+            finally:
+                self.backend.close()
         finally:
             try:
                 (self.root / STATUS_FILE).unlink()
@@ -197,39 +203,34 @@ class Recording:
             lock.release()
 
     def _run_locked(self, cfg: config_mod.Config, rules: ExclusionRules) -> SessionMeta:
-        from Xlib import error as xerror
-
-        from recorder.capture import screen
-        from recorder.capture.input import InputListeners
-        from recorder.capture.windows import WindowWatcher
-
+        backend: CaptureBackend = self.backend
         _limit_malloc_arenas()
+        self._watcher: WindowSource = backend.windows(rules)
         try:
-            self._watcher = WindowWatcher(rules)
-        except (xerror.DisplayError, xerror.XError, OSError) as e:
-            raise _display_error("cannot open", e) from None
-        try:
-            screens = screen.monitors()
-        except Exception as e:  # noqa: BLE001 - mss raises its own error types
-            self._watcher.close()
-            raise _display_error("cannot grab the screen of", e) from None
-        o = self.options
-        try:
+            screens = backend.screens()
+            o = self.options
             self.writer = SessionWriter.create(self.root, name=o.name, task=o.task, screens=screens, study=o.study)
         except OwnTraceError:
             self._watcher.close()
             raise
         self._sampler = None
-        if self.policy.screenshots:
+        if self.policy.screenshots and self._frames_allowed():
             self._sampler = screen.ScreenSampler(
-                self.writer, self._emit, self._refresh_excluded_rects, self._fail, max_fps=cfg.max_fps, keyframe_s=cfg.keyframe_s
+                self.writer, backend.frames, self._emit, self._refresh_excluded_rects, self._fail,
+                max_fps=cfg.max_fps, keyframe_s=cfg.keyframe_s,
             )
-        self._input = InputListeners(self._on_input, self.writer.now)
+        self._input = backend.input(self._on_input, self.writer.now)
+        if self._input is None:
+            self.notices.append("no access to keyboard and mouse here: this is a screen-only recording "
+                                "(`owntrace doctor` says how to allow input)")
+        for notice in self.notices:
+            self.on_notice(notice)
         old_handlers = self._install_signals()
         try:
             self._check_window()
             self._refresh_excluded_rects()
-            self._input.start()  # input first: the first keys need no frame to be recorded
+            if self._input:
+                self._input.start()  # input first: the first keys need no frame to be recorded
             if self._sampler:
                 self._sampler.start()
             self._write_status()
@@ -268,7 +269,8 @@ class Recording:
             time.sleep(0.05)
         with self._lock:
             self._input_closed = True
-        self._input.stop()
+        if self._input:
+            self._input.stop()
         if self._sampler:
             self._sampler.stop()
         for t in self._threads:
@@ -323,9 +325,7 @@ class Recording:
     def _fail(self, e: BaseException) -> None:
         """A capture thread failed (disk full, X server gone): stop, keeping what is sealed."""
         if not isinstance(e, OwnTraceError):
-            from Xlib import error as xerror
-
-            what = "lost the connection to the X display" if isinstance(e, (xerror.ConnectionClosedError, xerror.DisplayError)) else f"capture failed: {type(e).__name__}: {e}"
+            what = self.backend.lost(e) or f"capture failed: {type(e).__name__}: {e}"
             e = OwnTraceError(what, "what was recorded so far is sealed and readable")
         self.error = self.error or e
         self._stop.set()
@@ -335,8 +335,9 @@ class Recording:
         while not self._stop.wait(TIMER_S):
             try:
                 self._session.tick()
-                if not self._input.alive():
-                    raise OwnTraceError("keyboard and mouse capture stopped (the X server went away?)", "what was recorded so far is sealed and readable")
+                if self._input and not self._input.alive():
+                    raise OwnTraceError("keyboard and mouse capture stopped (the display server went away?)",
+                                        "what was recorded so far is sealed and readable")
                 with self._lock:
                     if not self._paused():
                         self._check_window()
@@ -400,6 +401,16 @@ class Recording:
             self._append_moves(self._coalescer.flush())  # the moves before it come first in the journal
         for e in events:
             self._append(e)
+
+    def _frames_allowed(self) -> bool:
+        """Fail closed: where the platform cannot say which app has the focus, exclusion rules
+        (the built-in ones for password managers included) and a study's allowed apps cannot be
+        applied to the screen, so no frame is taken, unless only one chosen window is recorded."""
+        if self._watcher.known() or self.options.window:
+            return True
+        self.notices.append("no frames: this desktop does not say which app has the focus, so exclusion rules cannot "
+                            "be applied to the screen; record one window with `owntrace record --window`")
+        return False
 
     def _refresh_excluded_rects(self) -> list[tuple[int, int, int, int]]:
         self._excluded_rects = self._watcher.excluded_rects()

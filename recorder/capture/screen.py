@@ -1,5 +1,7 @@
-"""The screen sampler: XDamage says what changed, mss grabs only that, excluded windows are
-blacked out before anything is compared or encoded, and the frame policy decides what is stored.
+"""The screen sampler, the same on every platform: the backend's frame source says what may
+have changed (XDamage on X11, a new PipeWire buffer on Wayland), only that is grabbed, excluded
+windows are blacked out before anything is compared or encoded, and the frame policy decides
+what is stored.
 
 Frame policy:
   - a frame just before each action: the latest grab, kept in memory, stored when the action
@@ -14,7 +16,6 @@ Pixels live in memory only: encoded (lossless WebP, frames.py) in memory, sealed
 from __future__ import annotations
 
 import queue
-import select
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from recorder.capture.windows import Rect
+from recorder.capture.backend import FrameSource, Rect
 from recorder.store import frames
 from recorder.store.records import Event
 from recorder.store.session import SessionWriter
@@ -32,22 +33,6 @@ RECT_REFRESH_S = 0.5  # excluded windows are re-listed at least this often
 FULL_DELTA_SHARE = 0.5  # a delta covering more tiles than this is stored as a keyframe
 MAX_CHANGE_GAP_NS = 5_000_000_000
 MAX_PENDING_ENCODES = 2  # change frames wait while the encoder is this far behind
-
-
-def open_mss():
-    import mss
-
-    factory = getattr(mss, "MSS", None) or mss.mss  # mss 10.2 renamed the factory
-    return factory()
-
-
-def monitors() -> list[dict[str, Any]]:
-    """Geometry of every monitor (SessionMeta.screens), and the bounding box grabbed."""
-    with open_mss() as sct:
-        return [
-            {"x": m["left"], "y": m["top"], "w": m["width"], "h": m["height"], "scale": 1.0}
-            for m in sct.monitors[1:]
-        ] or [{"x": 0, "y": 0, "w": sct.monitors[0]["width"], "h": sct.monitors[0]["height"], "scale": 1.0}]
 
 
 def _union(a: Rect, b: Rect) -> Rect:
@@ -89,6 +74,7 @@ class ScreenSampler:
     def __init__(
         self,
         writer: SessionWriter,
+        open_frames: Callable[[], FrameSource],
         emit: Callable[[Event], None],
         excluded_rects: Callable[[], list[Rect]],
         on_error: Callable[[BaseException], None],
@@ -97,6 +83,7 @@ class ScreenSampler:
         keyframe_s: float = 10.0,
     ) -> None:
         self._writer = writer
+        self._open_frames = open_frames
         self._emit = emit
         self._excluded_rects = excluded_rects
         self._on_error = on_error
@@ -232,41 +219,21 @@ class ScreenSampler:
             self._writer.add_frame(encoded, n)
 
     def _sample_loop(self) -> None:
-        from Xlib import X, display, error
-        from Xlib.ext import damage
-
-        d = display.Display()
-        root = d.screen().root
-        has_damage = d.has_extension("DAMAGE")
-        if has_damage:
-            d.damage_query_version()
-            dmg = root.damage_create(damage.DamageReportDeltaRectangles)
-            d.flush()
-        sct = open_mss()
-        box = sct.monitors[0]
-        ox, oy, w, h = box["left"], box["top"], box["width"], box["height"]
+        src = self._open_frames()
+        ox, oy, w, h = src.bounds()
         whole = (ox, oy, w, h)
         areas: list[Rect] = [whole]
         self._rects = self._excluded_rects()
         last_grab = last_rects = 0.0
         try:
             while not self._stop.is_set():
-                if has_damage:
-                    select.select([d.fileno()], [], [], GRAB_INTERVAL_S)
-                    while d.pending_events():
-                        a = getattr(d.next_event(), "area", None)
-                        if a is not None:
-                            areas = add_rect(areas, (a.x, a.y, a.width, a.height))
-                else:
-                    time.sleep(GRAB_INTERVAL_S)
-                    areas = [whole]
+                changed = src.changes(GRAB_INTERVAL_S)
+                for area in [whole] if changed is None else changed:
+                    areas = add_rect(areas, area)
                 now = time.monotonic()
                 with self._lock:
                     paused = self._paused
                 if paused:
-                    if has_damage:
-                        d.damage_subtract(dmg, X.NONE, X.NONE)
-                        d.flush()
                     areas = [whole]  # everything is fresh after resume
                     continue
                 if now - last_grab < GRAB_INTERVAL_S:
@@ -286,28 +253,20 @@ class ScreenSampler:
                 if not areas:
                     self._maybe_store_change()
                     continue
-                if has_damage:
-                    d.damage_subtract(dmg, X.NONE, X.NONE)  # before grabbing: later damage is seen next round
-                    d.flush()
                 todo, areas = areas, []
                 last_grab = now
                 for area in todo:
                     region = _clip((area[0] - ox, area[1] - oy, area[2], area[3]), w, h)
                     if region is not None:
-                        self._grab(sct, region, ox, oy, w, h)
+                        self._grab(src, region, ox, oy, w, h)
                 self._ready.set()
                 self._maybe_store_change()
         finally:
-            sct.close()
-            try:
-                d.close()
-            except error.ConnectionClosedError:
-                pass  # the X server went away: reported by the exception that got us here
+            src.close()
 
-    def _grab(self, sct, region: tuple[int, int, int, int], ox: int, oy: int, w: int, h: int) -> None:
+    def _grab(self, src: FrameSource, region: tuple[int, int, int, int], ox: int, oy: int, w: int, h: int) -> None:
         x0, y0, x1, y1 = region
-        shot = sct.grab({"left": ox + x0, "top": oy + y0, "width": x1 - x0, "height": y1 - y0})
-        pixels = np.frombuffer(shot.raw, np.uint32).reshape(shot.height, shot.width).copy()
+        pixels = src.grab(region)
         self._blackout(pixels, ox + x0, oy + y0)
         with self._lock:
             if self._cur is None:

@@ -21,13 +21,17 @@ Duration = Annotated[float | None, typer.Option("--duration", min=0.1, help="sto
 Task = Annotated[str, typer.Option("--task", help="what you are about to do (sealed with the session)")]
 Name = Annotated[str, typer.Option("--name", help="a label for the session")]
 Study = Annotated[str | None, typer.Option("--study", help="record for a joined study, within what you consented to")]
+Backend = Annotated[str | None, typer.Option("--backend", help="x11 or wayland (default: this desktop session's)")]
+Window = Annotated[bool, typer.Option("--window", help="record only one window you pick (Wayland); nothing else is captured")]
 
 
-def record(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:
+def record(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None, backend: Backend = None,
+           window: Window = False) -> None:
     """Record in the foreground until Ctrl-C, SIGTERM or --duration; prints the session id."""
     root = paths.home()
     line = control.StatusLine()
-    rec = Recording(root, record_options(root, name=name, task=task, study=study, duration_s=duration), on_status=line)
+    options = record_options(root, name=name, task=task, study=study, duration_s=duration, backend=backend, window=window)
+    rec = Recording(root, options, on_status=line)
     try:
         meta = rec.run()
     finally:
@@ -49,10 +53,12 @@ def _index_after_stop(session_id: str) -> None:
         print(line, file=sys.stderr)
 
 
-def start(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None) -> None:
+def start(duration: Duration = None, task: Task = "", name: Name = "", study: Study = None, backend: Backend = None,
+          window: Window = False) -> None:
     """Start recording in the background (see `status`, `pause`, `resume`, `stop`)."""
     root = paths.home()
-    st = control.start(root, record_options(root, name=name, task=task, study=study, duration_s=duration))
+    options = record_options(root, name=name, task=task, study=study, duration_s=duration, backend=backend, window=window)
+    st = control.start(root, options)
     typer.echo(f"recording session {st.session} in the background (pid {st.pid}); `owntrace stop` ends it")
 
 
@@ -82,9 +88,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
         typer.echo(st.line() if st else "not recording")
 
 
-def doctor() -> None:
+def doctor(backend: Backend = None) -> None:
     """Check that recording can work on this machine, and what to do if not."""
-    checks = doctor_mod.run_checks(paths.home())
+    checks = doctor_mod.run_checks(paths.home(), backend)
     for c in checks:
         typer.echo(c.line())
     if any(c.level == "fail" for c in checks):

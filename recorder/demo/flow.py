@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recorder import childenv, config, keys
-from recorder.capture.display import VirtualDisplay, display_server, require_x11
+from recorder.capture.backend import session_kind
+from recorder.capture.display import VirtualDisplay, require_x11
 from recorder.capture.recording import Recording, RecordOptions
 from recorder.demo import apps, script
 from recorder.demo.persona import DEMO_PASSPHRASE, DEMO_PERSONA, DEMO_TASK
@@ -237,7 +238,7 @@ def review(
         say("(no browser could be opened here: open that address in a browser on this machine, or "
             f"forward the port first: ssh -L {server.port}:127.0.0.1:{server.port} <this host>)")
 
-    if not open_browser or display_server() == "none":
+    if not open_browser or session_kind() is None:
         no_browser()
     else:
         childenv.open_browser(server.url, no_browser)

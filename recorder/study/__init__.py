@@ -21,7 +21,8 @@ def policy_for(root: Path, study_id: str) -> CapturePolicy:
 
 
 def record_options(root: Path, *, name: str = "", task: str = "", study: str | None = None,
-                   duration_s: float | None = None) -> RecordOptions:
+                   duration_s: float | None = None, backend: str | None = None, window: bool = False) -> RecordOptions:
     """RecordOptions for a recording, within a joined study's consented limits when `study` is given."""
     policy = policy_for(root, study) if study else None
-    return RecordOptions(name=name, task=task, study=study, duration_s=duration_s, policy=policy)
+    return RecordOptions(name=name, task=task, study=study, duration_s=duration_s, policy=policy, backend=backend,
+                         window=window)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from recorder.demo.apps import find_chromium
 from recorder.demo.flow import run_demo
 from recorder.demo.persona import DEMO_PASSPHRASE, DEMO_PERSONA
 from recorder.errors import OwnTraceError
@@ -207,7 +208,7 @@ def test_demo_review_exports_only_after_the_person_approves(home, user, tmp_path
     standard_session(home)
     monkeypatch.chdir(tmp_path)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+        browser = p.chromium.launch(executable_path=find_chromium(), args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--no-first-run"])
         page = browser.new_page()

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
+from recorder.demo.apps import find_chromium
 from recorder.export.bundle import export_session
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import load_review
@@ -91,7 +92,7 @@ def test_close_ends_the_server(server: ReviewServer) -> None:
 def test_review_in_chromium_delete_draw_approve_then_export(server: ReviewServer, home: Path, user, tmp_path) -> None:
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -165,7 +166,7 @@ def test_long_session_pages_steps_and_loads_only_the_shown_frame(home: Path, use
     frames: list[str] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.on("request", lambda r: frames.append(r.url) if "/frame/" in r.url else None)
             page.goto(srv.url)

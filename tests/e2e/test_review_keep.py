@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from recorder.demo.apps import find_chromium
 from recorder.redact import session as redact
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import load_review
@@ -53,7 +54,7 @@ def test_keep_a_value_everywhere_in_one_action(home: Path, user) -> None:
     server.start()
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.on("dialog", lambda d: d.accept())

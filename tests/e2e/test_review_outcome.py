@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from recorder.demo.apps import find_chromium
 from recorder.export.bundle import export_session
 from recorder.redact.view import RedactedView
 from recorder.review.decisions import load_review
@@ -23,7 +24,7 @@ def _review(home: Path, user, choose: str | None) -> ReviewServer:
     errors: list[str] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.on("pageerror", lambda e: errors.append(str(e)))

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
+from recorder.demo.apps import find_chromium
 from recorder.search import indexer
 from recorder.search.searcher import Library
 from recorder.search.timeline import TimelineServer
@@ -79,7 +80,7 @@ def test_timeline_in_chromium_days_sessions_steps_search_and_review_link(timelin
     notes, reviewed = timeline.sessions  # type: ignore[attr-defined]
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             page = context.new_page()

@@ -106,7 +106,7 @@ def test_real_screens_round_trip_exactly(xenv) -> None:
     of coloured terminal cells (a palette picture) decode back to exactly the grabbed pixels."""
     from PIL import Image
 
-    from recorder.capture.screen import open_mss
+    from recorder.capture.x11.frames import open_mss
     from tests.support import xhelpers as xh
 
     def grab(sct) -> np.ndarray:

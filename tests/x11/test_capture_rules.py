@@ -7,8 +7,9 @@ import pytest
 from recorder.capture.coalesce import MoveCoalescer
 from recorder.capture.exclusion import ExclusionRules, pointer_in
 from recorder.capture.hotkey import Hotkey, HotkeyFilter
-from recorder.capture.input import key_name, types_text
+from recorder.capture.keynames import types_text
 from recorder.capture.policy import CapturePolicy
+from recorder.capture.x11.input import key_name
 from recorder.config import Config
 from recorder.errors import OwnTraceError
 from recorder.store.records import Event

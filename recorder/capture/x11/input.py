@@ -1,4 +1,4 @@
-"""Keyboard and mouse from pynput (XRecord on X11), turned into journal events.
+"""Keyboard and mouse on X11 from pynput (XRecord), turned into journal events.
 
 Callbacks run on pynput's listener threads; each builds an Event stamped with the session
 clock and hands it on at once, so the X record buffer never backs up.
@@ -10,14 +10,11 @@ import threading
 import weakref
 from collections.abc import Callable
 
+from recorder.capture.keynames import JOURNAL_MODIFIERS, MODIFIER_NAMES, SHORTCUT_MODIFIERS, TEXT_KEYS
 from recorder.store.records import Event
 
-MODIFIER_NAMES = {"shift": "shift", "ctrl": "ctrl", "alt": "alt", "cmd": "super"}
-TEXT_KEYS = {"space": " ", "enter": "\n", "tab": "\t"}
 # keysyms pynput cannot name: Linefeed (what `xdotool type` sends for "\n"), Return, KP_Enter
 ENTER_KEYSYMS = frozenset({0xFF0A, 0xFF0D, 0xFF8D})
-# keys that are actions of their own although they type a character
-NAMED_TEXT_KEYS = frozenset({"enter", "tab"})
 
 
 def key_name(key) -> tuple[str, str]:
@@ -35,12 +32,6 @@ def key_name(key) -> tuple[str, str]:
     if vk in ENTER_KEYSYMS:
         return "enter", TEXT_KEYS["enter"]
     return f"vk{vk}", ""
-
-
-def types_text(name: str, char: str) -> bool:
-    """True for a key press that would put text on screen: what a policy without key text
-    drops. Named keys (enter, tab, arrows, ...) and shortcuts (char already empty) are kept."""
-    return bool(char) and name not in NAMED_TEXT_KEYS
 
 
 def _flush_record_disable(listener) -> None:
@@ -115,13 +106,13 @@ class InputListeners:
 
     def _mods(self) -> list[str]:
         names = set(self._held.values())
-        return [m for m in ("shift", "ctrl", "alt", "super") if m in names]
+        return [m for m in JOURNAL_MODIFIERS if m in names]
 
     def _press(self, key) -> None:
         t = self._now()
         name, char = key_name(key)
         mods = self._mods()
-        if {"ctrl", "alt", "super"} & set(mods):
+        if SHORTCUT_MODIFIERS & set(mods):
             char = ""  # a shortcut, not text
         if name in MODIFIER_NAMES.values():
             self._held[key] = name

@@ -35,6 +35,9 @@ class WindowWatcher:
             )
         }
 
+    def known(self) -> bool:
+        return True  # EWMH: every X11 window manager worth the name says which window is active
+
     def close(self) -> None:
         with self._lock:
             try:
