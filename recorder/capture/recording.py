@@ -30,6 +30,7 @@ from recorder.capture.coalesce import MoveCoalescer
 from recorder.capture.exclusion import ExclusionRules
 from recorder.capture.gate import POINTER_KINDS, CaptureGate, Verdict
 from recorder.capture.hotkey import Hotkey
+from recorder.capture.notify import Presence
 from recorder.capture.policy import CapturePolicy
 from recorder.errors import OwnTraceError
 from recorder.store.records import Event, SessionMeta, State
@@ -170,6 +171,7 @@ class Recording:
         self._excluded_rects: list[tuple[int, int, int, int]] = []  # excluded windows, refreshed often
         self._threads: list[threading.Thread] = []
         self._input: InputSource | None = None
+        self._presence: Presence | None = None  # the desktop notification and tray icon
         self.notices: list[str] = []  # one-line facts the person should know at start (screen-only, no frames)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -234,6 +236,7 @@ class Recording:
             if self._sampler:
                 self._sampler.start()
             self._write_status()
+            self._show_presence()
             timer = threading.Thread(target=self._timer_loop, name="owntrace-timer", daemon=True)
             timer.start()
             self._threads.append(timer)
@@ -282,6 +285,10 @@ class Recording:
                 self._session.close(State.RECORDED if not self.error else State.INTERRUPTED)
             except OwnTraceError as e:
                 self.error = self.error or e
+        if self._presence:
+            m = self._session.meta
+            self._presence.state("stopped", f"{m.events} events, {m.frames} frames, session {m.id}")
+            self._presence.close()
         self._watcher.close()
 
     def stop(self) -> None:
@@ -307,6 +314,14 @@ class Recording:
             events=w.meta.events if w else 0,
             frames=w.meta.frames if w else 0,
         )
+
+    def _show_presence(self) -> None:
+        """Recording is never invisible: a notification and a tray icon (where the desktop has
+        them) show the state, with pause and stop; the tray's clicks queue requests as signals do."""
+        self._presence = Presence(lambda: self._requests.append("pause"), lambda: self._requests.append("resume"),
+                                  lambda: self._requests.append("stop"), say=self.on_notice)
+        self._presence.start()
+        self._presence.state("recording", f"session {self._session.meta.id}")
 
     def _write_status(self) -> None:
         write_atomic(self.root / STATUS_FILE, json.dumps(asdict(self.status())).encode())
@@ -393,6 +408,8 @@ class Recording:
         self._rules.set_paused(paused)
         if not paused:
             self._check_window()
+        if self._presence:  # the hotkey, a signal and the tray all pass through here
+            self._presence.state("paused" if paused else "recording")
 
     def _check_window(self, geometry: bool = True) -> None:
         """Journal what the gate makes of the focused window (a change of focus, title or geometry)."""

@@ -21,7 +21,8 @@ from tests.support.cli import OWNTRACE
 
 def _one_line_error(proc: subprocess.CompletedProcess) -> str:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    lines = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith(("REC ", "PAUSED ", "STOPPING "))]
+    # status lines and notes at start (no notification daemon here) are not part of the error
+    lines = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith(("REC ", "PAUSED ", "STOPPING ", "note: "))]
     assert lines[0].startswith("error: ") and all(ln.startswith(("error: ", "hint: ")) for ln in lines), proc.stderr
     return proc.stderr
 
@@ -32,10 +33,14 @@ def test_missing_display_is_one_line_from_the_cli(home) -> None:
     assert "no display" in err and "owntrace demo" in err
 
 
-def test_wayland_is_refused(home, monkeypatch) -> None:
+def test_a_wayland_session_without_its_compositor_is_one_clear_error(home, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    with pytest.raises(OwnTraceError, match="Wayland"):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    with pytest.raises(OwnTraceError, match=f"cannot reach the Wayland display wayland-0: no socket at {tmp_path}/wayland-0"):
         Recording(home).run()
+    assert control.status(home) is None  # the lock was released
+    with pytest.raises(OwnTraceError, match="unknown capture backend 'mir'"):
+        Recording(home, RecordOptions(backend="mir")).run()
 
 
 def test_unreachable_x_display(home, monkeypatch) -> None:

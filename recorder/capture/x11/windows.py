@@ -11,8 +11,9 @@ import threading
 
 from Xlib import X, Xatom, display, error
 
+from recorder.capture.backend import Rect
 from recorder.capture.exclusion import ExclusionRules
-from recorder.capture.gate import NO_WINDOW, Rect, WindowFacts
+from recorder.capture.gate import NO_WINDOW, WindowFacts
 
 
 class WindowWatcher:
