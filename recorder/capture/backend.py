@@ -93,6 +93,7 @@ class InputSource(Protocol):
 
 class CaptureBackend(Protocol):
     kind: BackendKind
+    notices: list[str]  # one-line facts for the person, known once frames() has opened (a fallback taken)
 
     def screens(self) -> list[dict[str, object]]:
         """SessionMeta.screens: x, y, w, h, scale of every monitor (or of the chosen window)."""

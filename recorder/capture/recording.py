@@ -235,6 +235,8 @@ class Recording:
                 self._input.start()  # input first: the first keys need no frame to be recorded
             if self._sampler:
                 self._sampler.start()
+            for notice in self.backend.notices:
+                self.on_notice(notice)
             self._write_status()
             self._show_presence()
             timer = threading.Thread(target=self._timer_loop, name="owntrace-timer", daemon=True)

@@ -70,7 +70,9 @@ def test_full_study_loop(home: Path, user, xenv: dict[str, str], tmp_path: Path)
         consent.join(home, prof.load(profiles[p.id]))
 
     other_title = "scratch-other-app"
-    other = subprocess.Popen(["xterm", "-name", "scratch", "-class", "Scratch", "-T", other_title, "-xrm", "XTerm*allowTitleOps: false",
+    # "*allowTitleOps", not "XTerm*...": this xterm's class is Scratch, and a normal user's
+    # Debian .bashrc retitles any xterm it is allowed to (root's does not)
+    other = subprocess.Popen(["xterm", "-name", "scratch", "-class", "Scratch", "-T", other_title, "-xrm", "*allowTitleOps: false",
                               "-fa", "DejaVu Sans Mono", "-fs", "12", "-geometry", "50x12+700+420"],
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -72,19 +72,23 @@ class WaylandBackend:
         self._home = home
         self._sway = bool(self._env.get("SWAYSOCK"))
         self._frames: FrameSource | None = None
+        self.notices: list[str] = []  # one-line facts for the person, shown at start
 
     # --- screen -------------------------------------------------------------------------------
     def _open_frames(self) -> FrameSource:
-        """The portal when one answers (it asks the person, or restores their last choice); else
-        wlr-screencopy, whole screen only, where the compositor offers it."""
+        """The portal when it shares the screen (it asks the person, or restores their last
+        choice); else, on sway, wlr-screencopy of the whole screen. xdg-desktop-portal-wlr 0.7
+        cannot stream without a GPU (its issue 289): sway on a machine without /dev/dri still
+        records, through screencopy. One window (--window) only ever comes from the portal."""
         from recorder.capture.wayland.pipewire import PipeWireFrames
-        from recorder.capture.wayland.portal import NO_PORTAL_HINT
 
         try:
             return PipeWireFrames.open(self._home, window=self._window)
         except OwnTraceError as e:
-            if e.hint != NO_PORTAL_HINT or self._window or not self._sway:
+            if self._window or not self._sway:
                 raise
+            self.notices.append(f"the screen-cast portal did not share the screen ({e.message}); "
+                                "copying it with wlr-screencopy instead")
         from recorder.capture.wayland.screencopy import ScreencopyFrames
 
         return ScreencopyFrames(env=self._env)

@@ -23,6 +23,7 @@ class X11Backend:
     kind = BackendKind.X11
 
     def __init__(self) -> None:
+        self.notices: list[str] = []
         if not os.environ.get("DISPLAY"):
             raise OwnTraceError("no X display: DISPLAY is not set",
                                 "run on your X11 desktop, or try `owntrace demo`, which brings its own virtual display")
