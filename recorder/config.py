@@ -79,14 +79,13 @@ def load(root: Path) -> Config:
     path = root / "config.toml"
     if not path.exists():
         return Config()
+    data = limits.read_file(path, limits.TOML_MAX_BYTES, "config file", f"fix or delete {path}")
     try:
-        obj = check(limits.loads_toml(path.read_text(encoding="utf-8")), SCHEMA)
+        obj = check(limits.loads_toml(data.decode("utf-8")), SCHEMA)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise OwnTraceError(f"config.toml is not valid TOML: {e}", f"fix or delete {path}") from None
     except SchemaError as e:
         raise OwnTraceError(f"config.toml: {e}", f"fix or delete {path}") from None
-    except OSError as e:
-        raise OwnTraceError(f"cannot read {path}: {e.strerror}", "check its permissions") from None
     d = Config()
     capture, exclude = obj.get("capture", {}), obj.get("exclude", {})
     redaction, retention = obj.get("redaction", {}), obj.get("retention", {})

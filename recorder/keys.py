@@ -24,7 +24,7 @@ from pyrage import x25519
 from recorder import passphrase_age
 from recorder.atomic import write_atomic
 from recorder.errors import CorruptFile, MalformedInput, NotFound, OwnTraceError, WrongPassphrase
-from recorder.limits import age_binary
+from recorder.limits import KEY_FILE_MAX, age_binary, read_text
 
 KEYRING_SERVICE = "owntrace"
 PASSPHRASE_ENV = "OWNTRACE_PASSPHRASE"
@@ -63,13 +63,15 @@ def parse_identity(text: str) -> x25519.Identity:
     raise OwnTraceError("not an age X25519 identity file", "identity files hold a line AGE-SECRET-KEY-1...")
 
 
+def read_identity_file(path: Path) -> x25519.Identity:
+    """An age identity from a file the person names (a study's donations.key, a recipient's key)."""
+    return parse_identity(read_text(path, KEY_FILE_MAX, "identity file", "identity files hold a line AGE-SECRET-KEY-1..."))
+
+
 def read_passphrase(passphrase_file: Path | None = None, *, confirm: bool = False) -> str:
     """Passphrase from --passphrase-file, $OWNTRACE_PASSPHRASE, or the terminal (in that order)."""
     if passphrase_file is not None:
-        try:
-            text = Path(passphrase_file).read_text().rstrip("\r\n")
-        except OSError as e:
-            raise OwnTraceError(f"cannot read passphrase file {passphrase_file}: {e.strerror}") from None
+        text = read_text(passphrase_file, KEY_FILE_MAX, "passphrase file").rstrip("\r\n")
         if text:
             return text
         raise OwnTraceError(f"passphrase file {passphrase_file} is empty")

@@ -2,23 +2,30 @@
 
 Bundles, donations, study profiles and review requests come from outside: each parser here
 caps what it will spend before it spends it (age header size, JSON nesting, bytes read from an
-archive member), so a hostile file costs a clean one-line error, not a hang, a traceback or
-the machine's memory.
+archive member or a file), so a hostile file costs a clean one-line error, not a hang, a
+traceback or the machine's memory. Every file OwnTrace did not write itself is read through
+read_file (or read_prefix).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
+import os
 import re
+import select
+import stat
+import time
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from recorder.errors import MalformedInput
+from recorder.errors import MalformedInput, OwnTraceError
 
 AGE_INTRO = b"age-encryption.org/v1\n"
 ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
@@ -77,7 +84,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")  # Python's json takes NaN and Infinity
 
 
-def read_capped(f: IO[bytes], limit: int, chunk: int = 1 << 20) -> bytes:
+def read_capped(f: IO[bytes] | _Stream, limit: int, chunk: int = 1 << 20) -> bytes:
     """At most limit + 1 bytes of f, read in chunks: one byte more than allowed tells the caller
     the member is larger than it should be, without inflating the rest of it."""
     parts, left = [], limit + 1
@@ -88,6 +95,83 @@ def read_capped(f: IO[bytes], limit: int, chunk: int = 1 << 20) -> bytes:
         parts.append(block)
         left -= len(block)
     return b"".join(parts)
+
+
+KEY_FILE_MAX = 64 * 1024  # identity, signing key and passphrase files: a few hundred bytes each
+
+# A pipe or device named as a file (`<(...)`, a FIFO) gets this long for all of its bytes.
+STREAM_DEADLINE_S = 10.0
+
+
+class NotPlainFile(OSError):
+    """The path is a FIFO, device or socket where only a plain file may be."""
+
+
+class _Stream:
+    """Non-blocking reads of one descriptor, each waiting only until one deadline for them all:
+    a FIFO that never writes, or dribbles a byte now and then, cannot hold a reader."""
+
+    def __init__(self, fd: int, deadline_s: float) -> None:
+        self.fd, self.deadline = fd, time.monotonic() + deadline_s
+
+    def read(self, n: int) -> bytes:
+        while True:
+            left = self.deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise TimeoutError(errno.ETIMEDOUT, f"nothing more arrived within {STREAM_DEADLINE_S:.0f} s")
+            try:
+                return os.read(self.fd, n)
+            except BlockingIOError:
+                continue
+
+
+def read_prefix(path: Path | str, limit: int, *, follow: bool = True, plain_only: bool = False) -> bytes:
+    """At most limit + 1 bytes of the file at `path`, for every file OwnTrace did not write itself.
+
+    Opened non-blocking, so a FIFO without a writer cannot hang the open, and read capped, so
+    /dev/zero or a sparse file of any size costs `limit` bytes, never its size. Raises OSError
+    (NotPlainFile for a FIFO, device or socket with `plain_only`; a folder is EISDIR)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a folder")
+        if plain_only and not stat.S_ISREG(mode):
+            raise NotPlainFile(errno.EINVAL, "it is not a plain file (a FIFO, socket or device)")
+        return read_capped(_Stream(fd, STREAM_DEADLINE_S), limit)
+    finally:
+        os.close(fd)
+
+
+def size_text(n: int) -> str:
+    return f"{n // 1024**2} MiB" if n >= 1024**2 and n % 1024**2 == 0 else f"{n // 1024} KiB"
+
+
+def read_file(path: Path | str, limit: int, what: str, hint: str = "", *,
+              error: type[OwnTraceError] = OwnTraceError, plain_only: bool = False) -> bytes:
+    """read_prefix with one-line errors: a file that cannot be read is a usage problem
+    (OwnTraceError), one over `limit` or (with `plain_only`) not a plain file is an `error`."""
+    try:
+        data = read_prefix(path, limit, plain_only=plain_only)
+    except NotPlainFile as e:
+        raise error(f"{what} {path}: {e.strerror}", hint) from None
+    except FileNotFoundError:
+        raise OwnTraceError(f"cannot read {what} {path}: it does not exist", hint) from None
+    except OSError as e:
+        raise OwnTraceError(f"cannot read {what} {path}: {e.strerror}", hint) from None
+    if len(data) > limit:
+        raise error(f"{what} {path} is larger than {size_text(limit)}", hint)
+    return data
+
+
+def read_text(path: Path | str, limit: int, what: str, hint: str = "", *,
+              error: type[OwnTraceError] = OwnTraceError) -> str:
+    """read_file of UTF-8 text; anything else is an `error` naming the file."""
+    try:
+        return read_file(path, limit, what, hint, error=error).decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{what} {path} is not UTF-8 text", hint) from None
 
 
 def _dearmor(data: bytes, what: str) -> bytes:

@@ -52,7 +52,10 @@ class FrameSource(Protocol):
 
     def changes(self, timeout: float) -> list[Rect] | None:
         """Wait up to `timeout` s; the areas (desktop pixels) that may have changed since the
-        last call: [] when nothing did, None when the platform cannot tell (grab everything)."""
+        last call: [] when nothing did, None when the platform cannot tell (grab everything).
+        The first answer that is not [] covers the whole picture; nothing is grabbed before it,
+        so a source whose first picture is late (a portal stream on a still screen) holds up
+        nothing but frames."""
         ...
 
     def grab(self, box: Box) -> np.ndarray:

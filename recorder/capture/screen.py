@@ -222,19 +222,21 @@ class ScreenSampler:
         src = self._open_frames()
         ox, oy, w, h = src.bounds()
         whole = (ox, oy, w, h)
-        areas: list[Rect] = [whole]
+        areas: list[Rect] = []  # the source's first report covers everything (FrameSource.changes)
+        pictured = False  # whether the source has reported a picture yet: nothing to grab before
         self._rects = self._excluded_rects()
         last_grab = last_rects = 0.0
         try:
             while not self._stop.is_set():
                 changed = src.changes(GRAB_INTERVAL_S)
+                pictured = pictured or changed != []
                 for area in [whole] if changed is None else changed:
                     areas = add_rect(areas, area)
                 now = time.monotonic()
                 with self._lock:
                     paused = self._paused
                 if paused:
-                    areas = [whole]  # everything is fresh after resume
+                    areas = [whole] if pictured else []  # everything is fresh after resume
                     continue
                 if now - last_grab < GRAB_INTERVAL_S:
                     continue

@@ -10,12 +10,14 @@ from typing import Annotated
 
 import typer
 
-from recorder import paths
+from recorder import limits, paths
 from recorder.cli.common import PassphraseFile, ProgressBar, SessionRef, unlock
 from recorder.errors import OwnTraceError
 from recorder.search import indexer
 from recorder.search.text import ScreenText
 from recorder.store import session as store
+
+TEXT_MAX = 16 * 1024**2  # redact-text's input: far more than any screen or log excerpt
 
 
 def redact_cmd(session: SessionRef = "latest", passphrase_file: PassphraseFile = None) -> None:
@@ -65,10 +67,12 @@ def redact_text_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the redacted text and its findings as JSON")] = False,
 ) -> None:
     """Redact text to standard output; output line N is input line N, redacted."""
-    try:
-        data = file.read_bytes() if file else sys.stdin.buffer.read()
-    except OSError as e:
-        raise OwnTraceError(f"cannot read {file}: {e.strerror}") from None
+    if file is not None:
+        data = limits.read_file(file, TEXT_MAX, "text file", "split it into smaller files")
+    else:
+        data = limits.read_capped(sys.stdin.buffer, TEXT_MAX)
+        if len(data) > TEXT_MAX:
+            raise OwnTraceError(f"standard input is larger than {limits.size_text(TEXT_MAX)}", "split it into smaller parts")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -139,12 +139,7 @@ def verify(
     signer: Annotated[str | None, typer.Option("--signer", help="require this Ed25519 public key (hex) as the signer")] = None,
 ) -> None:
     """Check a bundle's signature and every file's hash; exits non-zero if anything is off."""
-    idents = []
-    for f in identity or []:
-        try:
-            idents.append(keys.parse_identity(f.read_text()))
-        except (OSError, UnicodeDecodeError) as e:
-            raise OwnTraceError(f"cannot read identity file {f}: {getattr(e, 'strerror', None) or 'not text'}") from None
+    idents = [keys.read_identity_file(f) for f in identity or []]
     result = verify_bundle(bundle, idents, signer=signer)
     for line in result.summary():
         typer.echo(line)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from recorder import paths
+from recorder import limits, paths
 from recorder.cli.common import PassphraseFile, ProgressBar, confirm, unlock
 from recorder.errors import OwnTraceError
 from recorder.keys import user_recipient
@@ -47,10 +47,7 @@ def create(
     withdrawal_contact: Annotated[str, typer.Option(help="where participants send withdrawal notices")] = "",
 ) -> None:
     """Researcher: write an unsigned study profile (then sign it with `owntrace study sign`)."""
-    try:
-        text = consent_file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as e:
-        raise OwnTraceError(f"cannot read consent text {consent_file}: {getattr(e, 'strerror', None) or e}") from None
+    text = limits.read_text(consent_file, limits.TOML_MAX_BYTES, "consent text").strip()  # it goes into the profile
     draft = prof.StudyProfile(
         id=study_id, version=version, title=title, researcher=researcher, consent=text, recipients=tuple(recipient),
         collect=prof.Collect(key_text, screenshots, window_titles, tuple(app or ()), tuple(exclude_app or ())),

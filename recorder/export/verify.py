@@ -28,7 +28,7 @@ from recorder import limits as bounded
 from recorder.errors import MalformedInput, OwnTraceError, Tampered
 from recorder.export.bundle import BUNDLE_FORMAT, MANIFEST, SIGNATURE
 from recorder.keys import public_key_from_hex
-from recorder.limits import DEFAULT, Limits, age_binary, read_capped
+from recorder.limits import DEFAULT, Limits, NotPlainFile, age_binary, read_capped, read_file, read_prefix
 from recorder.schema import HEX64, Int, ListOf, Obj, Str, check
 
 AGE_MAGIC = (b"age-encryption.org/v1\n", b"-----BEGIN AGE ENCRYPTED FILE-----")
@@ -150,12 +150,10 @@ def _read_dir(path: Path, limits: Limits) -> dict[str, bytes]:
 
     def opener(rel: str) -> Callable[[int], bytes]:
         def read(limit: int) -> bytes:
-            # O_NONBLOCK: a file swapped for a FIFO after the walk cannot block the read
-            fd = os.open(path / rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            with os.fdopen(fd, "rb") as f:
-                if not _regular(os.fstat(fd)):
-                    raise reader.bad(f"{rel} is not a plain file")
-                return read_capped(f, limit)
+            try:  # a file swapped for a FIFO or a link after the walk cannot block or escape the read
+                return read_prefix(path / rel, limit, follow=False, plain_only=True)
+            except NotPlainFile:
+                raise reader.bad(f"{rel} is not a plain file") from None
         return read
 
     try:
@@ -245,17 +243,8 @@ def read_bundle(path: Path, identities: Sequence[x25519.Identity] = (), limits: 
     path = Path(path)
     if path.is_dir():
         return "dir", _read_dir(path, limits)
-    try:
-        with open(path, "rb") as f:
-            if not _regular(os.fstat(f.fileno())):
-                raise MalformedInput(f"{path} is not a plain file", "bundles are directories, zip files or age files")
-            data = read_capped(f, limits.bundle_bytes + limits.manifest_bytes)
-    except FileNotFoundError:
-        raise OwnTraceError(f"{path} does not exist") from None
-    except OSError as e:
-        raise OwnTraceError(f"cannot read {path}: {e.strerror}") from None
-    if len(data) > limits.bundle_bytes + limits.manifest_bytes:
-        raise MalformedInput(f"{path} is larger than a bundle may be ({limits.bundle_bytes // 2**20} MiB)")
+    data = read_file(path, limits.bundle_bytes + limits.manifest_bytes, "bundle",
+                     "bundles are directories, zip files or age files", error=MalformedInput, plain_only=True)
     if data.startswith(AGE_MAGIC):
         if not identities:
             raise OwnTraceError(f"{path} is encrypted", "pass --identity FILE with an age identity it was encrypted to")

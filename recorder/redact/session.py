@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from recorder import config
+from recorder import config, limits
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
 from recorder.keys import UnlockedIdentity
@@ -34,6 +34,7 @@ from redaction.report import Groups, Report, ReportFinding
 _FRAME_RE = re.compile(r"^(\d{6})\.png\.age$")
 _REDACTABLE_STATES = (State.RECORDED, State.INTERRUPTED, State.REDACTED)
 WITHHELD = "WITHHELD"  # placeholder for typed text whose detection failed
+IMAGE_MAX = 256 * 1024**2  # a screenshot file given to redact-image (a 4K PNG is a few tens of MB)
 
 def user_detector(root: Path, extra_deny: list[str] | tuple[str, ...] = ()) -> Detector:
     """A detector with the user's deny-list and phone regions from config.toml."""
@@ -249,13 +250,12 @@ def open_image(src: Path):
     """A PNG or JPEG file as an RGB image, or a one-line error."""
     from PIL import Image, UnidentifiedImageError
 
+    data = limits.read_file(src, IMAGE_MAX, "image", "give a PNG or JPEG file")
     try:
-        with Image.open(src) as im:
+        with Image.open(io.BytesIO(data)) as im:
             if im.format not in ("PNG", "JPEG"):
                 raise OwnTraceError(f"{src} is {im.format}, not PNG or JPEG", "convert it to PNG first")
             return im.convert("RGB")
-    except FileNotFoundError:
-        raise OwnTraceError(f"{src} does not exist") from None
     except (UnidentifiedImageError, OSError) as e:
         raise OwnTraceError(f"{src} is not a readable image ({e})", "give a PNG or JPEG file") from None
 

@@ -8,20 +8,26 @@ the exact Host `127.0.0.1:<port>` (a DNS-rebound name is refused). State-changin
 POSTs with a JSON body, the page's CSRF token in a header and our own Origin. No CORS headers; a
 strict Content-Security-Policy with scripts from files only and nothing cached (no-store) on every
 response, the stdlib's own error responses included; frames are decrypted into memory per request.
-Connections are bounded (a few at once, idle ones closed after seconds).
+Each request must arrive whole within a deadline, and no slow or idle connection holds a handler
+(SecureHTTPServer), so another local user cannot lock the owner out.
 """
 
 from __future__ import annotations
 
 import hmac
+import io
 import json
+import re
 import secrets
+import selectors
 import socket
 import sys
 import threading
+import time
+from collections import deque
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -49,8 +55,13 @@ STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 MAX_BODY = 4 * 1024 * 1024
 PAGE_LIMIT = 500
 COOKIE = "owntrace_review"
-MAX_CONNECTIONS = 16  # the page makes a handful at once
-IDLE_TIMEOUT_S = 10.0  # a connection that sends no complete request in this long is closed
+MAX_CONNECTIONS = 16  # requests handled at once: the page makes a handful at once
+MAX_WAITING = 64  # connections whose request has not fully arrived; past it the oldest of them is closed
+MAX_READY = 64  # whole requests waiting for a handler; past it 503
+REQUEST_DEADLINE_S = 10.0  # a whole request, headers and body, must arrive within this long of connecting
+MAX_HEAD = 128 * 1024  # request line and headers past this, unfinished: the handler answers 414/431 from them
+ACCEPTS_PER_TURN = 16  # between reads of the waiting connections, so a flood of connects cannot starve them
+MAX_LINKS = 16  # one-time links handed out and not used yet; past it the oldest stops working
 BACKLOG = 64
 
 
@@ -59,27 +70,38 @@ def _static(name: str) -> bytes:
 
 
 class Gate:
-    """Who may use a local page: the one-time code, the session cookie, Host, Origin, CSRF."""
+    """Who may use a local page: one-time codes, the session cookie, Host, Origin, CSRF."""
 
     def __init__(self, port: int) -> None:
         self.host = f"127.0.0.1:{port}"
         self.origin = f"http://{self.host}"
-        self._code: str | None = secrets.token_urlsafe(24)  # in the URL handed to the browser
-        self.open_url = f"{self.origin}/open/{self._code}"
+        self._codes: dict[str, None] = {}  # unused one-time codes, oldest first
+        self._lock = threading.Lock()
+        self.open_url = self.new_link()  # the link the command hands to the browser
         self.cookie = secrets.token_urlsafe(32)  # never in a URL
         # a browser sends a host's cookies to all its ports: one name per server, so the timeline
         # and a review it opens do not overwrite each other's
         self.cookie_name = f"{COOKIE}_{port}"
         self.csrf = secrets.token_urlsafe(24)
-        self._lock = threading.Lock()
+
+    def new_link(self) -> str:
+        """A link that opens the page once. Every link handed out is a fresh one, so no second
+        click (or a process that read the first from a command line) gets a spent code."""
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            self._codes[code] = None
+            while len(self._codes) > MAX_LINKS:
+                del self._codes[next(iter(self._codes))]
+        return f"{self.origin}/open/{code}"
 
     def redeem(self, code: str) -> bool:
-        """True once, for the right code; every later use (and any wrong code) is refused."""
+        """True once for each code handed out; every later use (and any wrong code) is refused."""
         with self._lock:
-            if self._code is None or not hmac.compare_digest(code.encode(), self._code.encode()):
-                return False
-            self._code = None
-            return True
+            for known in self._codes:
+                if hmac.compare_digest(code.encode(), known.encode()):
+                    del self._codes[known]
+                    return True
+            return False
 
     def cookie_header(self) -> str:
         return f"{self.cookie_name}={self.cookie}"
@@ -105,40 +127,189 @@ class Gate:
         return None
 
 
-BUSY = b"".join([b"HTTP/1.0 503 Service Unavailable\r\n",
-                 *(f"{k}: {v}\r\n".encode() for k, v in SECURITY_HEADERS.items()),
-                 b"Content-Length: 0\r\nConnection: close\r\n\r\n"])
+def _canned(status: bytes) -> bytes:
+    return b"".join([b"HTTP/1.0 " + status + b"\r\n", *(f"{k}: {v}\r\n".encode() for k, v in SECURITY_HEADERS.items()),
+                     b"Content-Length: 0\r\nConnection: close\r\n\r\n"])
 
 
-class SecureHTTPServer(ThreadingHTTPServer):
-    """At most MAX_CONNECTIONS handled at once; more are answered 503 and closed at once, so idle
-    sockets cannot pile up threads. Handlers time out idle connections (SecureHandler)."""
+BUSY = _canned(b"503 Service Unavailable")
+TOO_SLOW = _canned(b"408 Request Timeout")
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_CONTENT_LENGTH = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*(\d{1,15})[ \t]*\r?$")
 
-    daemon_threads = True
+
+def request_complete(data: bytes | bytearray) -> bool:
+    """Whether `data` holds a whole request (headers, then Content-Length bytes of body), or
+    enough for the handler to refuse it (headers past MAX_HEAD, a body past MAX_BODY)."""
+    end = _HEAD_END.search(data)
+    if end is None:
+        return len(data) > MAX_HEAD
+    length = _CONTENT_LENGTH.search(data, 0, end.start())
+    body = int(length.group(1)) if length else 0
+    return body > MAX_BODY or len(data) >= end.end() + body
+
+
+class _Waiting:
+    """A connection whose request has not fully arrived yet."""
+
+    __slots__ = ("sock", "address", "deadline", "data")
+
+    def __init__(self, sock: socket.socket, address: Any, deadline: float) -> None:
+        self.sock, self.address, self.deadline, self.data = sock, address, deadline, bytearray()
+
+
+def _close(sock: socket.socket, answer: bytes = b"") -> None:
+    try:
+        if answer:
+            sock.send(answer)  # best effort: the socket is non-blocking and the answer small
+        sock.close()
+    except OSError:
+        pass
+
+
+class SecureHTTPServer(HTTPServer):
+    """Reads each request whole before a handler thread sees it, so no client can hold a handler.
+
+    One loop (serve_forever) accepts connections and reads them without blocking; a connection
+    must deliver its whole request within `request_deadline` of connecting, however it spreads
+    the bytes (the deadline is per request, not per read), and when MAX_WAITING are still
+    incomplete, a new one closes the oldest of them. Every peer is 127.0.0.1, so nothing tells
+    an attacker from the owner but behaviour: a browser's request arrives at once and is handed
+    on at once, which is what keeps a fresh request of the owner's served while another local
+    user holds slow or idle sockets open. Whole requests go to at most `max_handlers` threads."""
+
     request_queue_size = BACKLOG
 
-    def __init__(self, address: tuple[str, int], handler: type, *, idle_timeout: float = IDLE_TIMEOUT_S,
-                 max_connections: int = MAX_CONNECTIONS) -> None:
+    def __init__(self, address: tuple[str, int], handler: type, *, request_deadline: float = REQUEST_DEADLINE_S,
+                 max_handlers: int = MAX_CONNECTIONS, max_waiting: int = MAX_WAITING) -> None:
         super().__init__(address, handler)
-        self.idle_timeout = idle_timeout
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self.socket.setblocking(False)
+        self.request_deadline = request_deadline
+        self.max_handlers, self.max_waiting = max_handlers, max_waiting
         self.gate = Gate(self.server_address[1])
+        self._waiting: dict[socket.socket, _Waiting] = {}  # oldest first
+        self._ready: deque[tuple[socket.socket, Any, bytes]] = deque()
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()  # a shutdown() before serve_forever() returns at once
+        self._selector: selectors.BaseSelector | None = None
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            try:
-                request.sendall(BUSY)
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._stopped.clear()
         try:
-            super().process_request_thread(request, client_address)
+            with selectors.DefaultSelector() as sel:
+                self._selector = sel
+                sel.register(self.socket, selectors.EVENT_READ, None)
+                sel.register(self._wake_r, selectors.EVENT_READ, None)
+                while not self._stop.is_set():
+                    oldest = next(iter(self._waiting.values()), None)
+                    timeout = poll_interval if oldest is None else min(poll_interval, oldest.deadline - time.monotonic())
+                    for key, _ in sel.select(max(0.0, timeout)):
+                        if key.fileobj is self.socket:
+                            self._accept()
+                        elif key.fileobj is self._wake_r:
+                            self._wake_r.recv(64)
+                        elif self._waiting.get(key.fileobj) is key.data:  # type: ignore[call-overload]  # not closed this turn
+                            self._receive(key.data)
+                    self._expire()
+                for w in list(self._waiting.values()):
+                    self._drop(w)
         finally:
-            self._slots.release()
+            with self._lock:
+                while self._ready:
+                    _close(self._ready.popleft()[0])
+            self._selector = None
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPTS_PER_TURN):
+            try:
+                sock, address = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # out of file descriptors: the waiting ones are closed in time
+                return
+            sock.setblocking(False)
+            if len(self._waiting) >= self.max_waiting:
+                self._drop(next(iter(self._waiting.values())), BUSY)  # the oldest incomplete one
+            w = _Waiting(sock, address, time.monotonic() + self.request_deadline)
+            self._waiting[sock] = w
+            assert self._selector is not None
+            self._selector.register(sock, selectors.EVENT_READ, w)
+            self._receive(w)  # a browser's request is usually there already
+
+    def _receive(self, w: _Waiting) -> None:
+        try:
+            chunk = w.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return self._drop(w)
+        w.data += chunk
+        if request_complete(w.data):
+            self._forget(w)
+            self._dispatch(w.sock, w.address, bytes(w.data))
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        while self._waiting:
+            w = next(iter(self._waiting.values()))
+            if w.deadline > now:
+                return
+            self._drop(w, TOO_SLOW)
+
+    def _forget(self, w: _Waiting) -> None:
+        del self._waiting[w.sock]
+        if self._selector is not None:
+            self._selector.unregister(w.sock)
+
+    def _drop(self, w: _Waiting, answer: bytes = b"") -> None:
+        self._forget(w)
+        _close(w.sock, answer)
+
+    def _dispatch(self, sock: socket.socket, address: Any, data: bytes) -> None:
+        with self._lock:
+            if self._busy >= self.max_handlers:
+                if len(self._ready) >= MAX_READY:
+                    return _close(sock, BUSY)
+                self._ready.append((sock, address, data))
+                return
+            self._busy += 1
+        threading.Thread(target=self._work, args=((sock, address, data),), name="local-page", daemon=True).start()
+
+    def _work(self, item: tuple[socket.socket, Any, bytes] | None) -> None:
+        while item is not None:
+            sock, address, data = item
+            try:
+                sock.setblocking(True)
+                sock.settimeout(self.request_deadline)  # a reader that stops reading the answer
+                self.finish_request((sock, data), address)  # type: ignore[arg-type]
+            except Exception:
+                self.handle_error(sock, address)
+            finally:
+                self.shutdown_request(sock)
+            with self._lock:
+                item = self._ready.popleft() if self._ready else None
+                if item is None:
+                    self._busy -= 1
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
@@ -160,8 +331,10 @@ class SecureHandler(BaseHTTPRequestHandler):
         return self.server.gate  # type: ignore[attr-defined]
 
     def setup(self) -> None:
-        self.timeout = self.server.idle_timeout  # type: ignore[attr-defined,misc]  # socketserver reads it per connection
-        super().setup()
+        # SecureHTTPServer hands over the connection with its request, received whole
+        self.connection, data = self.request
+        self.rfile = io.BytesIO(data)
+        self.wfile = self.connection.makefile("wb")
 
     def end_headers(self) -> None:
         for k, v in SECURITY_HEADERS.items():
@@ -193,8 +366,10 @@ class SecureHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.MISDIRECTED_REQUEST, b"wrong host")
             return None
         path = urlsplit(self.path).path
-        if path.startswith("/open/") and self.command in ("GET", "HEAD"):
-            if g.redeem(path[len("/open/"):]):
+        if path.startswith("/open/"):
+            if self.command != "GET":  # a link preview's HEAD must not spend the code
+                self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"open the link with GET", headers={"Allow": "GET"})
+            elif g.redeem(path[len("/open/"):]):
                 self._send(HTTPStatus.SEE_OTHER, b"", headers={"Location": "/", "Set-Cookie": g.set_cookie()})
             else:
                 self._send(HTTPStatus.FORBIDDEN, b"this link was used already: it opens the page once. If you did "
@@ -246,9 +421,9 @@ class LocalServer:
     whose handler is a SecureHandler too and so keeps every rule above)."""
 
     def __init__(self, handler: type[SecureHandler], port: int, name: str, *,
-                 idle_timeout: float = IDLE_TIMEOUT_S) -> None:
+                 request_deadline: float = REQUEST_DEADLINE_S) -> None:
         self.lock = threading.Lock()
-        self.httpd = SecureHTTPServer(("127.0.0.1", port), handler, idle_timeout=idle_timeout)
+        self.httpd = SecureHTTPServer(("127.0.0.1", port), handler, request_deadline=request_deadline)
         self.httpd.review = self  # type: ignore[attr-defined]
         self.gate = self.httpd.gate
         self.port = self.httpd.server_address[1]
@@ -258,7 +433,7 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        """The link for the browser: it opens the page once (see Gate)."""
+        """The first link for the browser: it opens the page once (see Gate; new_link for more)."""
         return self.gate.open_url
 
     def start(self) -> None:
@@ -275,12 +450,12 @@ class LocalServer:
 class ReviewServer(LocalServer):
     """Serves one session's review until it is approved or closed."""
 
-    def __init__(self, view: RedactedView, port: int = 0, *, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
+    def __init__(self, view: RedactedView, port: int = 0, *, request_deadline: float = REQUEST_DEADLINE_S) -> None:
         self.view = view
         self.record = load_review(view)
         self.finished = threading.Event()
         self.outcome = ""  # approved | closed
-        super().__init__(_Handler, port, "review-server", idle_timeout=idle_timeout)
+        super().__init__(_Handler, port, "review-server", request_deadline=request_deadline)
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the review ends; Ctrl-C ends it too. Returns the outcome."""

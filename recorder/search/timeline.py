@@ -107,7 +107,8 @@ class TimelineServer(LocalServer):
                 "not_indexed": len(self.library.not_indexed)}
 
     def review_url(self, sid: str) -> str:
-        """A review server for the session (its redacted view), started on first use."""
+        """A fresh one-time link into the session's review server (its redacted view), started on
+        first use: every click gets its own link, since a used one never opens the page again."""
         review = self.reviews.get(sid)
         if review is not None and review.finished.is_set():  # approved or closed: a fresh review
             review.stop()
@@ -116,7 +117,7 @@ class TimelineServer(LocalServer):
             review = ReviewServer(RedactedView(self._session(sid), self.user))
             review.start()
             self.reviews[sid] = review
-        return review.url
+        return review.gate.new_link()
 
 
 class _TimelineHandler(SecureHandler):

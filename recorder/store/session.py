@@ -334,14 +334,16 @@ def session_dirs(root: Path) -> list[Path]:
 
 
 def list_sessions(root: Path) -> list[Session]:
-    """The sessions that load; see recorder.store.repair for the others."""
+    """The sessions that load, oldest first (see recorder.store.repair for the others). Ordered
+    by start time to the millisecond: ids name only the second, so two sessions started within
+    one would otherwise be ordered by their random suffix, and `latest` could be the older."""
     out = []
     for p in session_dirs(root):
         try:
             out.append(Session.load(p))
         except OwnTraceError:
             continue
-    return out
+    return sorted(out, key=lambda s: (s.meta.started_at, s.id))
 
 
 def resolve(root: Path, ref: str = "latest") -> Session:

@@ -27,7 +27,7 @@ from recorder import limits as bounded
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
 from recorder.export.verify import check_files, read_bundle
-from recorder.keys import parse_identity
+from recorder.keys import read_identity_file
 from recorder.limits import DEFAULT, Limits
 from recorder.progress import Progress
 from recorder.study.consent import ConsentRecord, participant_id
@@ -115,10 +115,7 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
 
 
 def read_identity(path: Path) -> x25519.Identity:
-    try:
-        return parse_identity(Path(path).read_text())
-    except (OSError, UnicodeDecodeError) as e:
-        raise OwnTraceError(f"cannot read identity {path}: {getattr(e, 'strerror', None) or e}") from None
+    return read_identity_file(path)
 
 
 def _sha256(data: bytes) -> str:

@@ -24,6 +24,7 @@ from pyrage import x25519
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
 from recorder.keys import fingerprint, public_raw
+from recorder.limits import KEY_FILE_MAX, read_file
 from recorder.timestamps import utc_now
 
 IDENTITY_FILE = "donations.key"
@@ -72,10 +73,9 @@ def keygen(folder: Path) -> ResearcherKeys:
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    data = read_file(path, KEY_FILE_MAX, "signing key", f"use the {SIGNING_FILE} from `owntrace study keygen`")
     try:
-        key = load_pem_private_key(Path(path).read_bytes(), password=None)
-    except OSError as e:
-        raise OwnTraceError(f"cannot read signing key {path}: {e.strerror}") from None
+        key = load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
         raise OwnTraceError(f"{path} is not an unencrypted PEM private key", f"use the {SIGNING_FILE} from `owntrace study keygen`") from None
     if not isinstance(key, Ed25519PrivateKey):

@@ -29,6 +29,7 @@ from recorder.study.keys import load_signing_key
 
 FORMAT = 1
 DOMAIN = b"owntrace-study-profile/v1\n"
+ASK_AGAIN = "ask the researcher for the file again"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
@@ -289,7 +290,7 @@ def _load_toml(text: str, what: str) -> dict[str, Any]:
     try:
         return bounded.loads_toml(text)
     except tomllib.TOMLDecodeError as e:
-        raise ProfileError(f"{what} is not valid TOML: {e}", "ask the researcher for the file again") from None
+        raise ProfileError(f"{what} is not valid TOML: {e}", ASK_AGAIN) from None
 
 
 def parse(text: str) -> StudyProfile:
@@ -298,17 +299,10 @@ def parse(text: str) -> StudyProfile:
 
 def load(path: Path, signature_path: Path | None = None) -> StudyProfile:
     """A profile from its TOML file; a detached signature comes from `signature_path` or PROFILE.sig."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ProfileError(f"cannot read study profile {path}: {getattr(e, 'strerror', None) or e}") from None
-    profile = parse(text)
+    profile = parse(bounded.read_text(path, bounded.TOML_MAX_BYTES, "study profile", ASK_AGAIN, error=ProfileError))
     detached = Path(signature_path) if signature_path else detached_signature_path(path)
     if profile.signature is None and (signature_path or detached.exists()):
-        try:
-            sig_text = detached.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise ProfileError(f"cannot read signature file {detached}: {getattr(e, 'strerror', None) or e}") from None
+        sig_text = bounded.read_text(detached, bounded.TOML_MAX_BYTES, "signature file", ASK_AGAIN, error=ProfileError)
         sig_obj = _load_toml(sig_text, f"signature file {detached.name}")
         _check(set(sig_obj) == {"signature"}, f"{detached.name} should hold only a [signature] table")
         profile = replace(profile, signature=_parse_signature(sig_obj["signature"]))

@@ -23,6 +23,7 @@ from recorder.study import consent
 from recorder.timestamps import utc_now
 
 DOMAIN = b"owntrace-withdrawal/v1\n"
+NOTICE_MAX = 64 * 1024  # a notice is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,12 @@ def study_sessions(root: Path, study_id: str) -> list[Session]:
 
 def read_notice(path: Path) -> WithdrawalNotice:
     """A withdrawal notice whose signature and participant id check out, or a one-line error."""
+    data = bounded.read_file(path, NOTICE_MAX, "withdrawal notice")
     try:
-        body = bounded.loads(Path(path).read_bytes())
+        body = bounded.loads(data)
         notice = WithdrawalNotice(**body["notice"])
         signature = bytes.fromhex(body["signature"])
         public = bytes.fromhex(notice.participant_key)
-    except OSError as e:
-        raise OwnTraceError(f"cannot read withdrawal notice {path}: {e.strerror}") from None
     except (ValueError, TypeError, KeyError, AttributeError):
         raise OwnTraceError(f"{path} is not an OwnTrace withdrawal notice") from None
     if notice.format != 1 or consent.participant_id(public) != notice.participant_id:

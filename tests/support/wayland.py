@@ -38,7 +38,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from recorder.capture.wayland import EVDEV_ROOT_ENV
 from recorder.capture.wayland import sway as swayipc
+from tests.support.cli import OWNTRACE
+from tests.support.evdev_feed import FakeInput
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -552,6 +555,17 @@ class HeadlessSway:
         proc = self.popen([program], env={"GDK_BACKEND": "wayland"}, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
         return proc, self.wait_window(app_id=program, timeout=60)
+
+    def owntrace_home(self, passphrase: str) -> tuple[Path, FakeInput, dict[str, str]]:
+        """An OwnTrace home of the desktop's user with an identity, input devices as FIFOs
+        (tests/support/evdev_feed.py), and the environment `owntrace` runs with there."""
+        home = self.home / "owntrace"
+        self.run(["mkdir", "-m", "700", str(home)])
+        fake = FakeInput(self.home / "input", owner=self.uid)
+        env = {"OWNTRACE_HOME": str(home), "OWNTRACE_PASSPHRASE": passphrase, "XKB_DEFAULT_LAYOUT": "us",
+               EVDEV_ROOT_ENV: str(fake.root)}
+        self.run([*OWNTRACE, "init"], env=env)
+        return home, fake, env
 
     def wtype(self, text: str) -> None:
         """Type `text` into the focused window through the virtual-keyboard protocol."""

@@ -29,10 +29,14 @@ def xterm(
     env: dict[str, str],
     command: list[str] | None = None,
     geometry: str = "80x24+40+40",
+    background: str | None = None,
 ) -> Iterator[str]:
-    """An xterm with a fixed title (the shell may not rename it), focused; yields its window id."""
+    """An xterm with a fixed title (the shell may not rename it), focused; yields its window id.
+    `background`: its colour as "rrggbb" (default: xterm's white)."""
     args = ["xterm", "-T", title, "-xrm", "XTerm*allowTitleOps: false", "-fa", "DejaVu Sans Mono", "-fs", "12",
             "-geometry", geometry]
+    if background:
+        args += ["-bg", f"#{background}"]
     if command:
         args += ["-e", *command]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -66,6 +66,18 @@ def test_resolve_prefix_and_latest(home: Path) -> None:
         store.resolve(home, "1999")
 
 
+def test_latest_is_the_last_started_even_within_one_second(home: Path) -> None:
+    for name in ("a", "b"):
+        store.SessionWriter.create(home, name=name, task="", screens=[]).close()
+    by_id = [store.Session.load(p) for p in store.session_dirs(home)]
+    # ids name the second only, their suffixes are random: make the larger id the earlier start
+    for s, ms in zip(by_id, ("900", "100")):
+        s.meta.started_at = f"2026-12-04T12:00:00.{ms}Z"
+        s.save_meta()
+    assert store.resolve(home, "latest").id == by_id[0].id
+    assert [s.id for s in store.list_sessions(home)] == [by_id[1].id, by_id[0].id]
+
+
 def test_interrupted_when_recorder_died(home: Path) -> None:
     w = store.SessionWriter.create(home)
     w.meta.pid = 2**22 + 12345  # no such process

@@ -1,4 +1,6 @@
-"""The headless Wayland desktop (sway + PipeWire + the screen-cast portal), one per test session."""
+"""The headless Wayland desktop (sway + PipeWire + the screen-cast portal): `wayland_desktop`, one
+per test session, is in tests/conftest.py (the conformance suite shares it); here each test gets
+it empty."""
 
 from __future__ import annotations
 
@@ -6,19 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.wayland import DesktopError, HeadlessSway
-
-
-@pytest.fixture(scope="session")
-def wayland_desktop() -> Iterator[HeadlessSway]:
-    try:
-        desktop = HeadlessSway(1280, 800).start()
-    except DesktopError as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
-        yield desktop
-    finally:
-        desktop.stop()
+from tests.support.wayland import HeadlessSway
 
 
 @pytest.fixture

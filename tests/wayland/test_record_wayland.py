@@ -16,7 +16,6 @@ from playwright.sync_api import sync_playwright
 
 from recorder import keys
 from recorder.capture.recording import STATUS_FILE
-from recorder.capture.wayland import EVDEV_ROOT_ENV
 from recorder.demo.apps import find_chromium
 from recorder.export.bundle import export_session
 from recorder.export.verify import verify_bundle
@@ -27,7 +26,6 @@ from recorder.store.session import resolve
 from tests.conftest import PASSPHRASE
 from tests.support.browser import CHROMIUM_ARGS
 from tests.support.cli import OWNTRACE
-from tests.support.evdev_feed import FakeInput
 from tests.support.guards import scan_plaintext
 from tests.support.wayland import HeadlessSway
 
@@ -43,12 +41,7 @@ def _status(home: Path) -> dict:
 
 
 def test_record_on_wayland_then_redact_review_export_verify(desktop: HeadlessSway, tmp_path: Path) -> None:
-    home = desktop.home / "owntrace"
-    desktop.run(["mkdir", "-m", "700", str(home)])
-    fake = FakeInput(desktop.home / "input", owner=desktop.uid)
-    env = {"OWNTRACE_HOME": str(home), "OWNTRACE_PASSPHRASE": PASSPHRASE, "XKB_DEFAULT_LAYOUT": "us",
-           EVDEV_ROOT_ENV: str(fake.root)}
-    desktop.run([*OWNTRACE, "init"], env=env)
+    home, fake, env = desktop.owntrace_home(PASSPHRASE)
     _, notes = desktop.foot("notes")
     rec = desktop.popen([*OWNTRACE, "record", "--task", "note a contact", "--name", "wayland"], env=env,
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -184,32 +184,29 @@ class PipeWireFrames:
 
     def grab(self, box: Box) -> np.ndarray:
         """The pixels of `box` in the latest frame (waiting for the first one), as a copy."""
-        deadline = time.monotonic() + FIRST_FRAME_TIMEOUT_S
         with self._cond:
-            while self._latest is None:
-                self._check()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise OwnTraceError("no picture came from the screen stream",
-                                        "check that pipewire and wireplumber run in your session")
-                self._cond.wait(left)
+            self._wait_locked(0, FIRST_FRAME_TIMEOUT_S)
             self._check()
             frame = self._latest
+        assert frame is not None  # a frame came, or _wait_locked raised
         x0, y0, x1, y1 = box
         return frame[y0:y1, x0:x1].copy()
 
     def wait_frame(self, after: int = 0, timeout: float = FIRST_FRAME_TIMEOUT_S) -> int:
         """Until a frame numbered above `after` arrived; returns the number of frames read."""
-        deadline = time.monotonic() + timeout
         with self._cond:
-            while self._seq <= after:
-                self._check()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise OwnTraceError("no picture came from the screen stream",
-                                        "check that pipewire and wireplumber run in your session")
-                self._cond.wait(left)
+            self._wait_locked(after, timeout)
             return self._seq
+
+    def _wait_locked(self, after: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self._seq <= after:
+            self._check()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise OwnTraceError("no picture came from the screen stream",
+                                    "check that pipewire and wireplumber run in your session")
+            self._cond.wait(left)
 
     @property
     def pid(self) -> int:

@@ -47,11 +47,15 @@ class DamageFrames:
         self._sct = open_mss()
         box = self._sct.monitors[0]
         self._bounds = (box["left"], box["top"], box["width"], box["height"])
+        self._first = True  # XDamage reports only what changes from now on: the first answer is "everything"
 
     def bounds(self) -> Rect:
         return self._bounds
 
     def changes(self, timeout: float) -> list[Rect] | None:
+        if self._first:
+            self._first = False
+            return None
         if not self._has_damage:
             time.sleep(timeout)
             return None  # no XDamage: the whole screen is compared
