@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -39,10 +38,14 @@ KEY_GAP_S = 1 / 7.5
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """Child processes started by any thread of `pid` (the gst child comes from the sampler's)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -102,7 +105,7 @@ def run_x11(seconds: float, tmp: Path) -> dict:
 
     home = tmp / "x11-home"
     with VirtualDisplay(1280, 800) as vd:
-        env = vd.env({**os.environ, "OWNTRACE_HOME": str(home), "OWNTRACE_PASSPHRASE": PASSPHRASE})
+        env = {**vd.env(), "OWNTRACE_HOME": str(home), "OWNTRACE_PASSPHRASE": PASSPHRASE}  # vd.env() drops secrets
         subprocess.run([*OWNTRACE, "init"], env=env, check=True, capture_output=True)
         xterm = ["xterm", "-xrm", "*allowTitleOps: false", "-fa", "DejaVu Sans Mono", "-fs", "11"]
         procs = [subprocess.Popen([*xterm, "-T", "bench log", "-geometry", "80x40+660+20", "-e", "sh", "-c", SCROLLER], env=env),

@@ -1,10 +1,13 @@
-"""Shared fixtures: a private OWNTRACE_HOME with an identity, and a real X display (Xvfb + openbox)."""
+"""Shared fixtures: a private OWNTRACE_HOME with an identity, a real X display (Xvfb + openbox),
+and a headless Wayland desktop (sway + PipeWire + the screen-cast portal), each display one per
+test session, shared by every folder that uses it (tests/x11, tests/wayland, tests/conformance)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from recorder import keys
 from recorder.capture.display import VirtualDisplay
 from recorder.study import consent
 from tests.support.study import Researcher, researcher
+from tests.support.wayland import DesktopError, HeadlessSway
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -49,6 +53,20 @@ def xdisplay():
             pytest.fail(f"{tool} is missing: run .ci/run, which installs the test machine's packages")
     with VirtualDisplay(1280, 800) as vd:
         yield vd
+
+
+@pytest.fixture(scope="session")
+def wayland_desktop() -> Iterator[HeadlessSway]:
+    """One headless sway desktop for the test session (1280x800); tests/wayland/conftest.py's
+    `desktop` empties it around each test."""
+    try:
+        desktop = HeadlessSway(1280, 800).start()
+    except DesktopError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield desktop
+    finally:
+        desktop.stop()
 
 
 @pytest.fixture

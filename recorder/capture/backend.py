@@ -98,8 +98,10 @@ class CaptureBackend(Protocol):
     kind: BackendKind
     notices: list[str]  # one-line facts for the person, known once frames() has opened (a fallback taken)
 
-    def screens(self) -> list[dict[str, object]]:
-        """SessionMeta.screens: x, y, w, h, scale of every monitor (or of the chosen window)."""
+    def screens(self, frames: bool = True) -> list[dict[str, object]]:
+        """SessionMeta.screens: x, y, w, h, scale of every monitor (or of the chosen window).
+        Without `frames` (no screenshots will be taken) a backend that can learn the geometry
+        only by sharing the screen returns [] rather than ask the person for a screen."""
         ...
 
     def windows(self, rules: ExclusionRules) -> WindowSource: ...

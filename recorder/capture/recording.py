@@ -208,15 +208,16 @@ class Recording:
         backend: CaptureBackend = self.backend
         _limit_malloc_arenas()
         self._watcher: WindowSource = backend.windows(rules)
+        with_frames = self.policy.screenshots and self._frames_allowed()
         try:
-            screens = backend.screens()
+            screens = backend.screens(with_frames)
             o = self.options
             self.writer = SessionWriter.create(self.root, name=o.name, task=o.task, screens=screens, study=o.study)
         except OwnTraceError:
             self._watcher.close()
             raise
         self._sampler = None
-        if self.policy.screenshots and self._frames_allowed():
+        if with_frames:
             self._sampler = screen.ScreenSampler(
                 self.writer, backend.frames, self._emit, self._refresh_excluded_rects, self._fail,
                 max_fps=cfg.max_fps, keyframe_s=cfg.keyframe_s,

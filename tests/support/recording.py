@@ -15,11 +15,13 @@ from recorder.store import session as store
 from recorder.store.records import Event
 
 
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy, and return that."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         time.sleep(0.05)
     raise TimeoutError(f"timed out waiting for {what}")
 

@@ -11,7 +11,7 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recorder.capture.backend import BackendKind, FrameSource, InputSource, Rect, WindowSource
 from recorder.capture.exclusion import ExclusionRules
@@ -19,7 +19,11 @@ from recorder.capture.gate import NO_WINDOW, WindowFacts
 from recorder.errors import OwnTraceError
 from recorder.store.records import Event
 
+if TYPE_CHECKING:
+    from recorder.capture.wayland.pipewire import PipeWireFrames
+
 EVDEV_ROOT_ENV = "OWNTRACE_EVDEV_ROOT"  # stands for "/" when looking up input devices (tests: FIFOs)
+SEED_AFTER_S = 0.5  # a stream silent this long after Start gets its first picture from wlr-screencopy
 
 
 def wayland_socket(env: Mapping[str, str]) -> Path:
@@ -83,23 +87,57 @@ class WaylandBackend:
         from recorder.capture.wayland.pipewire import PipeWireFrames
 
         try:
-            return PipeWireFrames.open(self._home, window=self._window)
+            stream = PipeWireFrames.open(self._home, window=self._window)
         except OwnTraceError as e:
             if self._window or not self._sway:
                 raise
             self.notices.append(f"the screen-cast portal did not share the screen ({e.message}); "
                                 "copying it with wlr-screencopy instead")
+        else:
+            if self._sway and not self._window:
+                self._seed_first_picture(stream)
+            return stream
         from recorder.capture.wayland.screencopy import ScreencopyFrames
 
         return ScreencopyFrames(env=self._env)
 
-    def screens(self) -> list[dict[str, Any]]:
+    def _seed_first_picture(self, stream: PipeWireFrames) -> None:
+        """xdg-desktop-portal-wlr copies the screen "with damage": a stream started while nothing
+        on screen changes sends no picture until something does (wlroots keeps damage per
+        screencopy client, and xdpw is one client for all its sessions, so only its first one gets
+        a picture at once). The sampler grabs nothing before it: a recording started on a still
+        screen would start ~10 s late (ScreenSampler.start waits for a first grab) and show nothing
+        until something changes. Where the stream is silent, its first picture is the same screen copied once
+        through wlr-screencopy, which sway offers: the shared monitor's rectangle alone, nothing
+        else; the stream's own pictures replace it as they come."""
+        try:
+            stream.wait_frame(timeout=SEED_AFTER_S)
+            return
+        except OwnTraceError:
+            pass  # silent so far (or ended: then the next grab says so)
+        x, y, w, h = stream.bounds()
+        if stream.session.streams[0].position is None and len(self.screens()) != 1:
+            return  # which monitor is shared is not known: wait for the stream's own picture
+        from recorder.capture.wayland.screencopy import copy_screen
+
+        try:
+            picture = copy_screen(region=(x, y, w, h), env=self._env)
+        except OwnTraceError:
+            return  # no grim: the stream's first picture comes with the next change on screen
+        if picture.shape == (h, w):  # else a scaled output, whose copy is not in the stream's pixels
+            stream.seed(picture)
+
+    def screens(self, frames: bool = True) -> list[dict[str, Any]]:
         if self._sway and not self._window:
             from recorder.capture.wayland.sway import GET_OUTPUTS, ipc_call, socket_path
 
             return [{"x": o["rect"]["x"], "y": o["rect"]["y"], "w": o["rect"]["width"], "h": o["rect"]["height"],
                      "scale": float(o.get("scale") or 1.0)} for o in ipc_call(socket_path(self._env), GET_OUTPUTS)
                     if o.get("active")]
+        if not frames:  # never ask the person to share a screen that will not be recorded
+            self.notices.append("the screen's size is not known without sharing the screen: click positions are "
+                                "kept in pixels only")
+            return []
         # elsewhere only the stream knows its geometry: it is started now, at the start of recording
         if self._frames is None:
             self._frames = self._open_frames()

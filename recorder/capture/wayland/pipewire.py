@@ -24,7 +24,9 @@ from recorder.errors import OwnTraceError
 
 GST = "gst-launch-1.0"
 # xdpw copies the screen when it changed since its last copy: its first session gets a frame at
-# once (~0.1 s after Start here), a later one only at the screen's next change
+# once (~0.1 s after Start here), a later one only at the screen's next change (wlroots keeps the
+# damage per screencopy client, and xdpw is one client for all its sessions). On sway the backend
+# seeds such a stream with one wlr-screencopy picture (WaylandBackend._seed_first_picture)
 FIRST_FRAME_TIMEOUT_S = 10.0
 STOP_GRACE_S = 3.0
 ENDED_HINT = "start recording again; if it keeps happening, check that pipewire and wireplumber run"
@@ -191,6 +193,20 @@ class PipeWireFrames:
         assert frame is not None  # a frame came, or _wait_locked raised
         x0, y0, x1, y1 = box
         return frame[y0:y1, x0:x1].copy()
+
+    def seed(self, picture: np.ndarray) -> bool:
+        """A first picture of the shared screen taken another way (an array of the stream's shape),
+        standing for the stream's until the stream sends its own: False when it already did."""
+        h, w = self._bounds[3], self._bounds[2]
+        if picture.shape != (h, w) or picture.dtype != np.uint32:
+            raise ValueError(f"a seed picture must be a ({h}, {w}) uint32 array, not {picture.shape} {picture.dtype}")
+        with self._cond:
+            if self._latest is not None or self._ended is not None:
+                return False
+            self._latest = picture
+            self._seq += 1
+            self._cond.notify_all()
+            return True
 
     def wait_frame(self, after: int = 0, timeout: float = FIRST_FRAME_TIMEOUT_S) -> int:
         """Until a frame numbered above `after` arrived; returns the number of frames read."""

@@ -51,6 +51,32 @@ def parse_ppm(data: bytes) -> np.ndarray:
     return out
 
 
+def copy_screen(output: str | None = None, env: dict[str, str] | None = None, region: Rect | None = None) -> np.ndarray:
+    """One copy of the screen through grim, in memory: the whole layout, one output, or the
+    rectangle `region` (x, y, w, h in layout coordinates)."""
+    where = ["-o", output] if output else []
+    if region is not None:
+        where = ["-g", "{},{} {}x{}".format(*region)]
+    argv = [GRIM, *where, "-t", "ppm", "-"]
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=scrubbed(env),
+                              timeout=GRIM_TIMEOUT_S)
+    except FileNotFoundError:
+        raise OwnTraceError("grim is not installed (needed to copy the screen on this desktop)",
+                            "install it: sudo apt-get install grim") from None
+    except subprocess.TimeoutExpired:
+        raise OwnTraceError("grim did not copy the screen in time",
+                            "check that the compositor supports wlr-screencopy (sway and other wlroots desktops do)") from None
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        raise OwnTraceError(f"grim could not copy the screen: {detail[-1] if detail else done.returncode}",
+                            "this desktop may not offer wlr-screencopy; use the portal (xdg-desktop-portal) instead")
+    try:
+        return parse_ppm(done.stdout)
+    except ValueError as e:
+        raise OwnTraceError(f"grim wrote an unreadable picture: {e}", "update grim (1.4 or later)") from None
+
+
 class ScreencopyFrames:
     """FrameSource through grim. Bounds are the whole layout as grim composes it, taken from a
     first grab; its origin is (0, 0) (grim does not say where the layout starts)."""
@@ -60,26 +86,13 @@ class ScreencopyFrames:
             raise OwnTraceError("grim is not installed (needed to copy the screen on this desktop)",
                                 "install it: sudo apt-get install grim")
         self._env = scrubbed(env)
+        self._output = output
         self._closed = threading.Event()
-        self._argv = [GRIM, *(["-o", output] if output else []), "-t", "ppm", "-"]
         h, w = self._shot().shape
         self._bounds: Rect = (0, 0, w, h)
 
     def _shot(self) -> np.ndarray:
-        try:
-            done = subprocess.run(self._argv, stdin=subprocess.DEVNULL, capture_output=True, env=self._env,
-                                  timeout=GRIM_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise OwnTraceError("grim did not copy the screen in time",
-                                "check that the compositor supports wlr-screencopy (sway and other wlroots desktops do)") from None
-        if done.returncode != 0:
-            detail = done.stderr.decode(errors="replace").strip().splitlines()
-            raise OwnTraceError(f"grim could not copy the screen: {detail[-1] if detail else done.returncode}",
-                                "this desktop may not offer wlr-screencopy; use the portal (xdg-desktop-portal) instead")
-        try:
-            return parse_ppm(done.stdout)
-        except ValueError as e:
-            raise OwnTraceError(f"grim wrote an unreadable picture: {e}", "update grim (1.4 or later)") from None
+        return copy_screen(self._output, self._env)
 
     def bounds(self) -> Rect:
         return self._bounds

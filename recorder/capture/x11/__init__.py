@@ -28,7 +28,7 @@ class X11Backend:
             raise OwnTraceError("no X display: DISPLAY is not set",
                                 "run on your X11 desktop, or try `owntrace demo`, which brings its own virtual display")
 
-    def screens(self) -> list[dict[str, Any]]:
+    def screens(self, frames: bool = True) -> list[dict[str, Any]]:
         from recorder.capture.x11.frames import monitors
 
         try:
