@@ -1,14 +1,16 @@
-"""Settings from $OWNTRACE_HOME/config.toml (no recorded content lives there)."""
+"""Settings from $OWNTRACE_HOME/config.toml: no recorded content and no people live there (the
+deny list is sealed: recorder.deny)."""
 
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from recorder import limits
-from recorder.atomic import write_atomic
+from recorder.atomic import shred, write_atomic
 from recorder.errors import OwnTraceError
 from recorder.schema import Bool, Float, Int, ListOf, Obj, SchemaError, Str, check
 from redaction import PHONE_REGIONS
@@ -31,8 +33,7 @@ apps = []
 titles = []
 
 [redaction]
-# always redacted, case-insensitively: your name, usernames, addresses, contacts, companies
-deny = []
+# your own name, usernames and contacts are not kept here: `owntrace deny add` seals them
 phone_regions = {json.dumps(list(PHONE_REGIONS))}
 
 [retention]
@@ -55,7 +56,8 @@ class Config:
     pause_hotkey: str = "ctrl+alt+shift+p"
     exclude_apps: list[str] = field(default_factory=list)
     exclude_titles: list[str] = field(default_factory=list)
-    deny: list[str] = field(default_factory=list)
+    # [redaction] deny as older versions kept it, in clear: moved into the sealed list on first unlock
+    legacy_deny: list[str] = field(default_factory=list)
     phone_regions: list[str] = field(default_factory=lambda: list(PHONE_REGIONS))
     retention_days: int = 0
     index_after_stop: bool = True
@@ -96,7 +98,7 @@ def load(root: Path) -> Config:
         pause_hotkey=capture.get("pause_hotkey", d.pause_hotkey),
         exclude_apps=exclude.get("apps", d.exclude_apps),
         exclude_titles=exclude.get("titles", d.exclude_titles),
-        deny=redaction.get("deny", d.deny),
+        legacy_deny=redaction.get("deny", d.legacy_deny),
         phone_regions=redaction.get("phone_regions", d.phone_regions),
         retention_days=retention.get("days", d.retention_days),
         index_after_stop=search.get("index_after_stop", d.index_after_stop),
@@ -107,4 +109,36 @@ def load(root: Path) -> Config:
 def write_default(root: Path) -> None:
     path = root / "config.toml"
     if not path.exists():
-        write_atomic(path, DEFAULT_CONFIG.encode())  # 0600: the deny-list names people
+        write_atomic(path, DEFAULT_CONFIG.encode())  # 0600: settings say something about the person too
+
+
+def remove_legacy_deny(root: Path) -> None:
+    """Rewrite config.toml without `[redaction] deny`, keeping every other line as the person
+    wrote it, and overwrite the old file's bytes: the names must not stay on disk in clear."""
+    path = root / "config.toml"
+    text = limits.read_file(path, limits.TOML_MAX_BYTES, "config file").decode("utf-8")
+    want = limits.loads_toml(text)
+    want.get("redaction", {}).pop("deny", None)
+    lines = text.splitlines(keepends=True)
+    # the shortest run of whole lines whose removal leaves exactly the same settings but deny
+    # (an array may span lines; tomllib decides, so no TOML is parsed by hand here)
+    for start in range(len(lines)):
+        if not lines[start].lstrip().startswith(("deny", "redaction.deny")):
+            continue
+        for end in range(start + 1, len(lines) + 1):
+            candidate = "".join(lines[:start] + lines[end:])
+            try:
+                if limits.loads_toml(candidate) == want:
+                    return _replace_shredding(path, candidate.encode())
+            except tomllib.TOMLDecodeError:
+                continue
+    raise OwnTraceError(f"could not remove [redaction] deny from {path}: your terms are sealed now, "
+                        "but the file still holds them in clear", f"delete the deny line from {path} yourself")
+
+
+def _replace_shredding(path: Path, data: bytes) -> None:
+    old = path.with_name(f".{path.name}.old")
+    shred(old)  # one an interrupted run left
+    os.link(path, old)  # config.toml stays whole (old or new) whatever happens next
+    write_atomic(path, data)
+    shred(old)

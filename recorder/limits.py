@@ -19,6 +19,8 @@ import select
 import stat
 import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -116,32 +118,62 @@ class _Stream:
 
     def read(self, n: int) -> bytes:
         while True:
-            left = self.deadline - time.monotonic()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                raise TimeoutError(errno.ETIMEDOUT, f"nothing more arrived within {STREAM_DEADLINE_S:.0f} s")
-            try:
+            try:  # first: a FIFO nobody ever opened for writing is at its end, and select() would wait
                 return os.read(self.fd, n)
             except BlockingIOError:
-                continue
+                pass
+            left = self.deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise TimeoutError(errno.ETIMEDOUT, f"nothing more arrived within {STREAM_DEADLINE_S:g} s")
 
 
-def read_prefix(path: Path | str, limit: int, *, follow: bool = True, plain_only: bool = False) -> bytes:
-    """At most limit + 1 bytes of the file at `path`, for every file OwnTrace did not write itself.
-
-    Opened non-blocking, so a FIFO without a writer cannot hang the open, and read capped, so
-    /dev/zero or a sparse file of any size costs `limit` bytes, never its size. Raises OSError
-    (NotPlainFile for a FIFO, device or socket with `plain_only`; a folder is EISDIR)."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
-    fd = os.open(path, flags)
+def _open(path: Path | str, *, follow: bool = True, plain_only: bool = False) -> int:
+    """A descriptor opened non-blocking, so a FIFO without a writer cannot hang the open.
+    Raises OSError (NotPlainFile for a FIFO, device or socket with `plain_only`; EISDIR)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, "it is a folder")
         if plain_only and not stat.S_ISREG(mode):
             raise NotPlainFile(errno.EINVAL, "it is not a plain file (a FIFO, socket or device)")
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_prefix(path: Path | str, limit: int, *, follow: bool = True, plain_only: bool = False) -> bytes:
+    """At most limit + 1 bytes of the file at `path`, for every file OwnTrace did not write itself:
+    opened non-blocking and read capped, so /dev/zero or a sparse file of any size costs `limit`
+    bytes, never its size, and a pipe gets STREAM_DEADLINE_S for all of it. Raises OSError."""
+    fd = _open(path, follow=follow, plain_only=plain_only)
+    try:
         return read_capped(_Stream(fd, STREAM_DEADLINE_S), limit)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def _one_line(path: Path | str, what: str, hint: str, error: type[OwnTraceError]) -> Iterator[None]:
+    try:
+        yield
+    except NotPlainFile as e:
+        raise error(f"{what} {path}: {e.strerror}", hint) from None
+    except FileNotFoundError:
+        raise OwnTraceError(f"cannot read {what} {path}: it does not exist", hint) from None
+    except OSError as e:
+        raise OwnTraceError(f"cannot read {what} {path}: {e.strerror}", hint) from None
+
+
+@contextmanager
+def open_plain(path: Path | str, what: str, hint: str = "") -> Iterator[IO[bytes]]:
+    """A plain file from outside for a parser that reads only what it needs and seeks (images),
+    opened as read_prefix opens; errors are one line, as read_file's."""
+    with _one_line(path, what, hint, OwnTraceError):
+        fd = _open(path, plain_only=True)
+    with os.fdopen(fd, "rb") as f:
+        yield f
 
 
 def size_text(n: int) -> str:
@@ -152,14 +184,8 @@ def read_file(path: Path | str, limit: int, what: str, hint: str = "", *,
               error: type[OwnTraceError] = OwnTraceError, plain_only: bool = False) -> bytes:
     """read_prefix with one-line errors: a file that cannot be read is a usage problem
     (OwnTraceError), one over `limit` or (with `plain_only`) not a plain file is an `error`."""
-    try:
+    with _one_line(path, what, hint, error):
         data = read_prefix(path, limit, plain_only=plain_only)
-    except NotPlainFile as e:
-        raise error(f"{what} {path}: {e.strerror}", hint) from None
-    except FileNotFoundError:
-        raise OwnTraceError(f"cannot read {what} {path}: it does not exist", hint) from None
-    except OSError as e:
-        raise OwnTraceError(f"cannot read {what} {path}: {e.strerror}", hint) from None
     if len(data) > limit:
         raise error(f"{what} {path} is larger than {size_text(limit)}", hint)
     return data

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from recorder import keys, paths
+from recorder import deny, keys, paths
 from recorder.childenv import open_browser
 from recorder.errors import OwnTraceError
 from recorder.store.retention import Retention
@@ -28,7 +28,20 @@ SessionRef = Annotated[str, typer.Argument(help="session id, unique prefix of on
 
 
 def unlock(passphrase_file: Path | None) -> keys.UnlockedIdentity:
-    return keys.unlock(paths.home(), passphrase_file=passphrase_file)
+    """The identity, unlocked; the first unlock also moves a deny list an older version kept in
+    config.toml into the sealed one, and says so."""
+    root = paths.home()
+    user = keys.unlock(root, passphrase_file=passphrase_file)
+    moved = deny.migrate(root, user)
+    if moved:
+        typer.echo(f"moved {len(moved)} deny-list term(s) from config.toml into {deny.FILE}, sealed to your identity; "
+                   "config.toml no longer holds them (`owntrace deny list` shows them)", err=True)
+    return user
+
+
+def deny_unlock(passphrase_file: Path | None) -> keys.UnlockedIdentity | None:
+    """For one-off redactions: the identity when there is a (sealed) deny list to apply, else None."""
+    return unlock(passphrase_file) if deny.exists(paths.home()) else None
 
 
 def human_bytes(n: float) -> str:

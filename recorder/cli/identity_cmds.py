@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recorder import config, keys, paths
+from recorder import config, deny, keys, paths
 from recorder.cli.common import PassphraseFile, human_bytes, unlock
 from recorder.store import repair
 from recorder.store import session as store
@@ -79,7 +79,38 @@ def recover(
                f"next: owntrace redact {m.id}")
 
 
+Terms = Annotated[list[str], typer.Argument(help="names, usernames, addresses, contacts, companies")]
+
+
+def deny_add(terms: Terms, passphrase_file: PassphraseFile = None) -> None:
+    """Always redact these terms (case-insensitively); the list is sealed to your identity."""
+    added = deny.add(paths.home(), unlock(passphrase_file), terms)
+    typer.echo(f"added {len(added)} term(s) to your deny list" + (f" ({len(terms) - len(added)} were on it)"
+                                                                  if len(added) < len(terms) else ""))
+
+
+def deny_list(passphrase_file: PassphraseFile = None) -> None:
+    """Show your deny list."""
+    terms = deny.load(paths.home(), unlock(passphrase_file))
+    for t in terms:
+        typer.echo(t)
+    if not terms:
+        typer.echo("your deny list is empty: `owntrace deny add \"Your Name\" yourhandle` adds to it", err=True)
+
+
+def deny_remove(terms: Terms, passphrase_file: PassphraseFile = None) -> None:
+    """Stop redacting these terms always."""
+    removed = deny.remove(paths.home(), unlock(passphrase_file), terms)
+    typer.echo(f"removed {len(removed)} term(s) from your deny list")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(sessions)
     app.command()(recover)
+    deny_app = typer.Typer(help="Your deny list: your own names and contacts, always redacted, kept sealed.",
+                           no_args_is_help=True)
+    deny_app.command("add")(deny_add)
+    deny_app.command("list")(deny_list)
+    deny_app.command("remove")(deny_remove)
+    app.add_typer(deny_app, name="deny")

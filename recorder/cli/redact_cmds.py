@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from recorder import limits, paths
-from recorder.cli.common import PassphraseFile, ProgressBar, SessionRef, unlock
+from recorder.cli.common import PassphraseFile, ProgressBar, SessionRef, deny_unlock, unlock
 from recorder.errors import OwnTraceError
 from recorder.search import indexer
 from recorder.search.text import ScreenText
@@ -47,13 +47,15 @@ def redact_image_cmd(
     src: Annotated[list[Path], typer.Argument(metavar="IN...", help="PNG or JPEG screenshots, or folders of them")],
     out: Annotated[Path, typer.Option("-o", "--output", help="the redacted PNG; a folder for several inputs")],
     as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON lines, one per image")] = False,
+    passphrase_file: PassphraseFile = None,
 ) -> None:
     """Redact screenshots: personal data and secrets filled solid black. Models load once."""
     from recorder.redact import batch  # presidio and spaCy take seconds to load
 
     jobs = batch.plan(src, out)
+    user = deny_unlock(passphrase_file)
     with ProgressBar("redacting images") as bar:
-        records = batch.run(jobs, paths.home(), bar)
+        records = batch.run(jobs, paths.home(), bar, user)
     for r in records:
         if as_json:
             typer.echo(json.dumps(r, ensure_ascii=False))
@@ -65,6 +67,7 @@ def redact_image_cmd(
 def redact_text_cmd(
     file: Annotated[Path | None, typer.Argument(help="a text file (default: standard input)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the redacted text and its findings as JSON")] = False,
+    passphrase_file: PassphraseFile = None,
 ) -> None:
     """Redact text to standard output; output line N is input line N, redacted."""
     if file is not None:
@@ -79,7 +82,7 @@ def redact_text_cmd(
         raise OwnTraceError(f"{file or 'standard input'} is not UTF-8 text", "convert it with iconv first") from None
     from recorder.redact import session as redact
 
-    redacted, found = redact.user_detector(paths.home()).redact(text)
+    redacted, found = redact.user_detector(paths.home(), deny_unlock(passphrase_file)).redact(text)
     if as_json:
         findings = [{"entity": f.entity, "score": round(f.score, 3), "detector": f.detector, "span": [f.start, f.end]}
                     for f in found]

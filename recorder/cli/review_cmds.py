@@ -19,6 +19,7 @@ from recorder.cli.common import (
     unlock,
 )
 from recorder.errors import MalformedInput, OwnTraceError, Tampered
+from recorder.export import trust
 from recorder.export.bundle import FORMATS, TRAJECTORY_FORMATS, export_session
 from recorder.export.verify import verify_bundle
 from recorder.redact import view as redacted_view
@@ -129,30 +130,84 @@ def export(
         else:
             result = export_session(root, s, user, out, fmt, to or (), progress=bar, trajectory=trajectory)
     typer.echo(f"exported {result.files} files ({human_bytes(result.bytes)}) to {result.path} [{result.fmt}]")
-    typer.echo(f"bundle {result.bundle_id}, signed by ed25519:{result.manifest['signer']['public_key']}")
-    typer.echo(f"check it with: owntrace verify {result.path}" + (" --identity FILE" if result.fmt == "age" else ""))
+    signer_key = result.manifest["signer"]["public_key"]
+    fp = trust.key_fingerprint(signer_key)
+    typer.echo(f"bundle {result.bundle_id}, signed by {fp} (ed25519:{signer_key})")
+    typer.echo(f"the recipient checks it with: owntrace verify {result.path}" + (" --identity FILE" if result.fmt == "age" else "")
+               + f" --signer {fp}  (give them the fingerprint another way than the bundle)")
 
 
 def verify(
     bundle: Annotated[Path, typer.Argument(help="a bundle: directory, .zip or .age file")],
     identity: Annotated[list[Path] | None, typer.Option("--identity", "-i", help="age identity file to decrypt an .age bundle")] = None,
-    signer: Annotated[str | None, typer.Option("--signer", help="require this Ed25519 public key (hex) as the signer")] = None,
+    signer: Annotated[str | None, typer.Option("--signer", help="require this signer: its Ed25519 public key (hex) "
+                                                "or SHA256: fingerprint, as the sender gave it to you")] = None,
+    trust_it: Annotated[bool, typer.Option("--trust", help="trust the signer from now on, once the bundle checks out "
+                                           "(compare its fingerprint with the sender's first)")] = False,
 ) -> None:
-    """Check a bundle's signature and every file's hash; exits non-zero if anything is off."""
+    """Check who signed a bundle, its signature and every file's hash; exits non-zero if anything is off."""
     idents = [keys.read_identity_file(f) for f in identity or []]
     result = verify_bundle(bundle, idents, signer=signer)
+    root = paths.home()
+    key = result.signer if not result.malformed else None
+    trusted = trust.load(root).get(key) if key else None
+    # the first line says who signed it, and whether that is a key the person checked
+    if key is None:
+        typer.echo("signer   unknown: the bundle has no valid manifest")
+    elif signer is not None:
+        typer.echo(f"signer   {trust.key_fingerprint(key)}  "
+                   + ("the key you gave (--signer)" if trust.matches(key, signer) else "NOT the key you gave (--signer)"))
+    elif trusted is not None:
+        typer.echo(f"signer   {trusted.fingerprint}  a key you trusted on {trusted.since}")
+    else:
+        typer.echo(f"signer   {trust.key_fingerprint(key)}  a key you have NOT given (--signer) or trusted")
     for line in result.summary():
         typer.echo(line)
-    if result.ok:
-        typer.echo("OK: signature valid, every file matches the manifest")
-        return
-    for p in result.problems:
-        typer.echo(f"FAIL {p}", err=True)
-    if result.malformed:
-        typer.echo("the bundle has no valid manifest: it cannot be checked (malformed)", err=True)
-        raise typer.Exit(MalformedInput.exit_code)
-    typer.echo(f"the bundle does not match what was signed ({len(result.problems)} problem(s))", err=True)
-    raise typer.Exit(Tampered.exit_code)
+    if result.problems:
+        for p in result.problems:
+            typer.echo(f"FAIL {p}", err=True)
+        if result.malformed:
+            typer.echo("the bundle has no valid manifest: it cannot be checked (malformed)", err=True)
+            raise typer.Exit(MalformedInput.exit_code)
+        typer.echo(f"the bundle does not match what was signed ({len(result.problems)} problem(s))", err=True)
+        raise typer.Exit(Tampered.exit_code)
+    assert key is not None
+    fp = trust.key_fingerprint(key)
+    if trust_it:
+        trust.add(root, key)
+        typer.echo(f"trusted {fp} from now on (`owntrace trust list`)")
+    elif signer is None and trusted is None:
+        typer.echo(f"SELF-CONSISTENT ONLY: every file matches a manifest signed by {fp}, but anyone can sign a bundle "
+                   "with a key of their own, and this one is not a key you gave or trusted", err=True)
+        typer.echo(f"hint: compare {fp} with the fingerprint the sender gave you, then run "
+                   f"`owntrace verify {bundle} --signer {fp} --trust`", err=True)
+        raise typer.Exit(UNKNOWN_SIGNER_EXIT)
+    typer.echo(f"OK: signed by {fp}, a key you " + ("gave" if signer is not None else "trust")
+               + "; every file matches the manifest")
+
+
+UNKNOWN_SIGNER_EXIT = 4  # intact, but nothing says who made it (docs/hardening.md)
+
+
+def trust_list() -> None:
+    """The signers `owntrace verify` accepts without --signer."""
+    signers = trust.load(paths.home())
+    if not signers:
+        typer.echo("you trust no signer yet: `owntrace verify BUNDLE --signer KEY --trust` adds one")
+    for t in signers.values():
+        typer.echo(f"{t.fingerprint}  ed25519:{t.key}  (since {t.since})")
+
+
+def trust_add(key: Annotated[str, typer.Argument(help="the signer's Ed25519 public key, 64 hex digits")]) -> None:
+    """Trust a signer's key, as its owner gave it to you."""
+    t = trust.add(paths.home(), key)
+    typer.echo(f"trusted {t.fingerprint}")
+
+
+def trust_remove(key: Annotated[str, typer.Argument(help="the key (hex) or its SHA256: fingerprint")]) -> None:
+    """Stop trusting a signer."""
+    t = trust.remove(paths.home(), key)
+    typer.echo(f"no longer trusted: {t.fingerprint}")
 
 
 def delete(
@@ -178,4 +233,9 @@ def register(app: typer.Typer) -> None:
     app.command("approve")(approve_cmd)
     app.command()(export)
     app.command()(verify)
+    trust_app = typer.Typer(help="The signers `owntrace verify` trusts without --signer.", no_args_is_help=True)
+    trust_app.command("list")(trust_list)
+    trust_app.command("add")(trust_add)
+    trust_app.command("remove")(trust_remove)
+    app.add_typer(trust_app, name="trust")
     app.command()(delete)

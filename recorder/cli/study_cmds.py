@@ -136,21 +136,32 @@ def ingest(
     bundles: Annotated[list[Path], typer.Argument(help="donation files (.age)")],
     identity: Annotated[Path, typer.Option("--identity", help="the study's donations.key")],
     profile: Annotated[list[Path], typer.Option("--profile", help="signed profile of the study (each version accepted); repeatable")],
-    out: Annotated[Path, typer.Option("--out", help="dataset folder (episodes.parquet, steps.parquet, ingest-report.json)")],
+    out: Annotated[Path, typer.Option("--out", help="dataset folder (episodes.parquet, steps.parquet, ingest-report.json); "
+                                                     "an existing dataset there is added to")],
     withdrawals: Annotated[list[Path] | None, typer.Option("--withdrawals", help="withdrawal notices to honour; repeatable")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="write the dataset in --out afresh, forgetting its rows "
+                                                            "and the donations it has seen")] = False,
 ) -> None:
-    """Researcher: decrypt and verify donations, drop withdrawn participants, write a Parquet dataset."""
+    """Researcher: decrypt and verify donations, drop withdrawn participants, add them to a Parquet dataset."""
     from recorder.study import ingest as ingest_mod  # pyarrow: loaded only by the command that needs it
 
     profiles = [prof.load(p) for p in profile]
     notices = [withdraw.read_notice(w) for w in withdrawals or ()]
     with ProgressBar("ingesting") as bar:
-        report = ingest_mod.ingest(bundles, ingest_mod.read_identity(identity), profiles, out, notices, progress=bar)
-    typer.echo(f"{report.accepted} donation(s) accepted: {report.accepted} episode(s), {report.steps} step(s) in {out}")
+        report = ingest_mod.ingest(bundles, ingest_mod.read_identity(identity), profiles, out, notices, progress=bar,
+                                   replace=replace)
+    if report.carried or report.removed:
+        typer.echo(f"{out} already held {report.carried + report.removed} episode(s): {report.carried} kept"
+                   + (f", {report.removed} of withdrawn participants removed" if report.removed else ""))
+    typer.echo(f"{report.accepted} donation(s) accepted: {report.accepted} episode(s), {report.steps} step(s) added to {out}")
     for r in report.rejected:
         typer.echo(f"rejected {r.path}: {r.reason}")
     if report.withdrawn:
         typer.echo(f"dropped {report.withdrawn} donation(s) of withdrawn participants")
+    if not report.accepted:
+        raise ingest_mod.NothingAccepted(
+            f"none of the {len(bundles)} donation(s) was accepted",
+            f"the dataset in {out} keeps what it held; the reasons are above and in {out}/ingest-report.json")
 
 
 def register(app: typer.Typer) -> None:

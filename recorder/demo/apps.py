@@ -3,9 +3,12 @@ xterm. Both are started so that nothing they do leaves the machine or lingers in
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -83,9 +86,12 @@ def browser(env: dict[str, str], geometry: tuple[int, int, int, int]) -> Iterato
     """Chromium showing the inbox page as an app window at (x, y, w, h); yields its window id.
 
     The profile is a fresh temporary directory, removed afterwards, so each run starts alike.
+    Chromium's own temporary folders (org.chromium.Chromium.*) go inside it, through TMPDIR:
+    left in the system's temp folder, one stayed behind after every run.
     """
     x, y, w, h = geometry
-    with tempfile.TemporaryDirectory(prefix="owntrace-demo-chromium-") as profile:
+    profile = tempfile.mkdtemp(prefix="owntrace-demo-chromium-")
+    try:
         args = [
             *offline.prefix(),
             find_chromium(),
@@ -95,11 +101,30 @@ def browser(env: dict[str, str], geometry: tuple[int, int, int, int]) -> Iterato
             f"--window-size={w},{h}",
             f"--app={page_path().as_uri()}",
         ]
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tmp = Path(profile) / "tmp"
+        tmp.mkdir()
+        # a session of its own: its helpers (zygote, renderers) are stopped with it, not left writing
+        proc = subprocess.Popen(args, env=dict(env, TMPDIR=str(tmp)), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             yield window_id(BROWSER_TITLE, env)
         finally:
             stop_process(proc)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    finally:
+        _remove(Path(profile))
+
+
+def _remove(folder: Path, timeout_s: float = 5.0) -> None:
+    """Remove a folder a dying process may still be writing to (its last helpers exit late)."""
+    deadline = time.monotonic() + timeout_s
+    while folder.exists() and time.monotonic() < deadline:
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder.exists():
+            time.sleep(0.1)
 
 
 @contextmanager

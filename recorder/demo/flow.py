@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recorder import childenv, config, keys
+from recorder import childenv, config, deny, keys
 from recorder.capture.backend import session_kind
 from recorder.capture.display import VirtualDisplay, require_x11
 from recorder.capture.recording import Recording, RecordOptions
 from recorder.demo import apps, script
 from recorder.demo.persona import DEMO_PASSPHRASE, DEMO_PERSONA, DEMO_TASK
 from recorder.errors import OwnTraceError
+from recorder.export import trust
 from recorder.export.bundle import check_new_path, export_session
 from recorder.export.verify import VerifyResult, verify_bundle
 from recorder.redact.session import redact_session
@@ -67,11 +68,11 @@ def open_home(home: Path | None, say: Say) -> DemoHome:
     say(f'creating a demo identity there, passphrase "{DEMO_PASSPHRASE}" (scrypt takes a few seconds)')
     try:
         keys.init_identity(root, passphrase=DEMO_PASSPHRASE)
-        # the synthetic person's own name goes on the deny-list, as you would put yours
-        (root / "config.toml").write_text(
-            config.DEFAULT_CONFIG.replace("deny = []", f'deny = ["{DEMO_PERSONA.name}"]')
-        )
-        return DemoHome(root, temporary, keys.unlock(root, DEMO_PASSPHRASE))
+        config.write_default(root)
+        user = keys.unlock(root, DEMO_PASSPHRASE)
+        # the synthetic person's own name goes on the (sealed) deny list, as `owntrace deny add` puts yours
+        deny.add(root, user, [DEMO_PERSONA.name])
+        return DemoHome(root, temporary, user)
     except BaseException:  # Ctrl-C during scrypt included: leave no half-made temporary home
         if temporary:
             shutil.rmtree(root, ignore_errors=True)
@@ -249,8 +250,17 @@ def review(
         return None
     out = Path.cwd() / f"owntrace-demo-{session.id}"
     export_session(root, session, user, out)
-    say(f"approved and exported: {out}  (check it: owntrace verify {out})")
+    say(f"approved and exported: {out}")
+    _say_check(out, user.signing_public_hex(), say)
     return out
+
+
+def _say_check(bundle: Path, signer_hex: str, say: Say) -> None:
+    """How a recipient checks the bundle: against the signer's key, not only against itself."""
+    fp = trust.key_fingerprint(signer_hex)
+    say(f"signed by {fp} (the demo identity's key)")
+    say(f"check it  owntrace verify {bundle} --signer {fp}")
+    say(f"or trust the key once (owntrace trust add {signer_hex}), then: owntrace verify {bundle}")
 
 
 def _action_types(bundle: VerifyResult) -> list[str]:
@@ -291,7 +301,7 @@ def run_demo(
         say(f"redacted  {_by_type(Counter(result.findings))}"
             + (f"; {result.withheld} items withheld (not exported)" if result.withheld else ""))
         say(f"bundle    {export} (signed, verified: {len(verified.files)} files)")
-        say(f"check it  owntrace verify {export}")
+        _say_check(export, user.signing_public_hex(), say)
         return result
     finally:
         close_home(demo_home, keep, say)

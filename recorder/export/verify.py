@@ -26,6 +26,7 @@ from pyrage import x25519
 
 from recorder import limits as bounded
 from recorder.errors import MalformedInput, OwnTraceError, Tampered
+from recorder.export import trust
 from recorder.export.bundle import BUNDLE_FORMAT, MANIFEST, SIGNATURE
 from recorder.keys import public_key_from_hex
 from recorder.limits import DEFAULT, Limits, NotPlainFile, age_binary, read_capped, read_file, read_prefix
@@ -67,14 +68,15 @@ class VerifyResult:
 
     @property
     def signer(self) -> str | None:
-        return (self.manifest or {}).get("signer", {}).get("public_key")
+        key = (self.manifest or {}).get("signer", {}).get("public_key")
+        return key if isinstance(key, str) and trust.is_key(key) else None
 
     def summary(self) -> list[str]:
         m, e = self.manifest or {}, self.episode or {}
         lines = [f"bundle   {self.path} ({self.kind})"]
         if m:
             lines += [f"id       {m.get('bundle_id')}  created {m.get('created_at')}",
-                      f"signer   ed25519:{self.signer}"]
+                      f"key      ed25519:{self.signer}"]
         if e:
             lines += [f"episode  {e.get('episode_id')}: {e.get('steps')} steps, {e.get('frames')} frames",
                       f"task     {e.get('task')!s:.200}"]
@@ -292,13 +294,14 @@ def check_files(files: dict[str, bytes]) -> tuple[list[str], dict[str, Any] | No
 def verify_bundle(path: Path, identities: Sequence[x25519.Identity] = (), *, signer: str | None = None,
                   limits: Limits = DEFAULT) -> VerifyResult:
     """Read and check a bundle. Raises OwnTraceError when it cannot be read at all; integrity
-    problems are listed in the result (ok is False). `signer` (hex Ed25519 public key) pins who
-    must have signed it: anyone can sign a bundle with their own key."""
+    problems are listed in the result (ok is False). `signer` (hex Ed25519 public key or its
+    SHA256: fingerprint) pins who must have signed it: anyone can sign a bundle with their own key."""
     kind, files = read_bundle(Path(path), identities, limits)
     problems, manifest = check_files(files)
     found = (manifest or {}).get("signer", {}).get("public_key")
-    if signer is not None and found != signer.strip().lower():
-        problems.append(f"signer: signed by {str(found)[:64]}, not by the expected key {signer.strip()[:64]}")
+    if signer is not None and manifest is not None and not trust.matches(str(found), signer):
+        problems.append(f"signer: signed by {trust.key_fingerprint(str(found)) if trust.is_key(str(found)) else 'no key'}"
+                        f", not by the key you gave ({signer.strip()[:70]})")
     episode = None
     if "episode.json" in files:
         try:

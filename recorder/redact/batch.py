@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from recorder.errors import OwnTraceError
+from recorder.keys import UnlockedIdentity
 from recorder.redact.session import open_image, redact_image_file, user_detector
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -53,11 +54,13 @@ def plan(inputs: Sequence[Path], out: Path) -> list[Job]:
     return jobs
 
 
-def run(jobs: Sequence[Job], root: Path, progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
-    """Redact every job with one detector; one record per image (for --json and the summary)."""
+def run(jobs: Sequence[Job], root: Path, progress: Callable[[int, int], None] | None = None,
+        user: UnlockedIdentity | None = None) -> list[dict[str, Any]]:
+    """Redact every job with one detector (with the deny list `user` unlocks); one record per
+    image (for --json and the summary)."""
     if len(jobs) > 1:
         jobs[0].dst.parent.mkdir(parents=True, exist_ok=True)
-    detector = user_detector(root)
+    detector = user_detector(root, user)
     records = []
     for k, job in enumerate(jobs):
         result = redact_image_file(job.src, job.dst, root, detector)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from recorder import config, limits
+from recorder import config, deny, limits
 from recorder.atomic import write_atomic
 from recorder.errors import OwnTraceError
 from recorder.keys import UnlockedIdentity
@@ -34,13 +34,14 @@ from redaction.report import Groups, Report, ReportFinding
 _FRAME_RE = re.compile(r"^(\d{6})\.png\.age$")
 _REDACTABLE_STATES = (State.RECORDED, State.INTERRUPTED, State.REDACTED)
 WITHHELD = "WITHHELD"  # placeholder for typed text whose detection failed
-IMAGE_MAX = 256 * 1024**2  # a screenshot file given to redact-image (a 4K PNG is a few tens of MB)
 
-def user_detector(root: Path, extra_deny: list[str] | tuple[str, ...] = ()) -> Detector:
-    """A detector with the user's deny-list and phone regions from config.toml."""
+def user_detector(root: Path, user: UnlockedIdentity | None, extra_deny: list[str] | tuple[str, ...] = ()) -> Detector:
+    """A detector with the user's sealed deny list (`user` unlocks it; None where there is none)
+    and phone regions from config.toml."""
     cfg = config.load(root)
+    own = deny.terms(root, user)
     try:
-        return Detector(deny=[*cfg.deny, *extra_deny], phone_regions=cfg.phone_regions)
+        return Detector(deny=[*own, *extra_deny], phone_regions=cfg.phone_regions)
     except Exception as e:  # a broken NLP install or a bad phone region: nothing can be redacted
         raise OwnTraceError(f"cannot start the text detectors: {type(e).__name__}: {e}",
                             "check [redaction] phone_regions in config.toml; `owntrace doctor` shows what is missing"
@@ -109,7 +110,7 @@ def redact_session(
     damaged: list[str] = []
     events = list(session.events(key, damaged=damaged))
     if detector is None:
-        detector = user_detector(root, study_deny(root, session))
+        detector = user_detector(root, user, study_deny(root, session))
     report = Report(
         session=session.id,
         created_at=utc_now(),
@@ -250,17 +251,18 @@ def open_image(src: Path):
     """A PNG or JPEG file as an RGB image, or a one-line error."""
     from PIL import Image, UnidentifiedImageError
 
-    data = limits.read_file(src, IMAGE_MAX, "image", "give a PNG or JPEG file")
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        # PIL reads only what the format needs: an endless or sparse file is refused on its first bytes
+        with limits.open_plain(src, "image", "give a PNG or JPEG file") as f, Image.open(f) as im:
             if im.format not in ("PNG", "JPEG"):
                 raise OwnTraceError(f"{src} is {im.format}, not PNG or JPEG", "convert it to PNG first")
             return im.convert("RGB")
-    except (UnidentifiedImageError, OSError) as e:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as e:
         raise OwnTraceError(f"{src} is not a readable image ({e})", "give a PNG or JPEG file") from None
 
 
-def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | None = None):
+def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | None = None,
+                      user: UnlockedIdentity | None = None):
     """One screenshot (PNG/JPEG) to a redacted PNG at `dst`, the user's explicit choice.
     The input is checked before the (slow to build) detector is made."""
     from redaction.image import RedactionFailed, redact_image
@@ -269,7 +271,7 @@ def redact_image_file(src: Path, dst: Path, root: Path, detector: Detector | Non
         raise OwnTraceError("the output would overwrite the input", "choose another output file with -o")
     image = open_image(src)
     try:
-        result = redact_image(image, detector or user_detector(root))
+        result = redact_image(image, detector or user_detector(root, user))
     except RedactionFailed as e:
         raise OwnTraceError(f"could not redact {src}: {e}", "nothing was written") from None
     buf = io.BytesIO()

@@ -14,13 +14,16 @@ Each request must arrive whole within a deadline, and no slow or idle connection
 
 from __future__ import annotations
 
+import errno
 import hmac
 import io
 import json
+import os
 import re
 import secrets
 import selectors
 import socket
+import struct
 import sys
 import threading
 import time
@@ -56,7 +59,9 @@ MAX_BODY = 4 * 1024 * 1024
 PAGE_LIMIT = 500
 COOKIE = "owntrace_review"
 MAX_CONNECTIONS = 16  # requests handled at once: the page makes a handful at once
-MAX_WAITING = 64  # connections whose request has not fully arrived; past it the oldest of them is closed
+# connections whose request has not fully arrived (a socket and a buffer each, no thread); past it
+# the oldest of them is closed: an attacker needs more than this many at once to cycle the owner's out
+MAX_WAITING = 256
 MAX_READY = 64  # whole requests waiting for a handler; past it 503
 REQUEST_DEADLINE_S = 10.0  # a whole request, headers and body, must arrive within this long of connecting
 MAX_HEAD = 128 * 1024  # request line and headers past this, unfinished: the handler answers 414/431 from them
@@ -149,13 +154,38 @@ def request_complete(data: bytes | bytearray) -> bool:
     return body > MAX_BODY or len(data) >= end.end() + body
 
 
+_SOCK_DIAG_BY_FAMILY = 20  # linux/sock_diag.h
+_NETLINK_SOCK_DIAG = 4
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The user owning the other end of a loopback TCP connection (Linux sock_diag, one netlink
+    round trip of ~25 us), or None where the kernel does not say."""
+    try:
+        here, there = sock.getsockname()[:2], sock.getpeername()[:2]
+        # the peer's socket is the one from `there` to `here`: an exact-match inet_diag_req_v2
+        addr = [socket.inet_aton(h).ljust(16, b"\0") for h in (there[0], here[0])]
+        sockid = struct.pack("!HH16s16s", there[1], here[1], *addr) + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF)
+        body = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as nl:
+            nl.settimeout(1)
+            nl.send(struct.pack("=IHHII", 16 + len(body), _SOCK_DIAG_BY_FAMILY, 1, 1, 0) + body)
+            reply = nl.recv(4096)
+        if struct.unpack_from("=H", reply, 4)[0] != _SOCK_DIAG_BY_FAMILY:
+            return None
+        return int(struct.unpack_from("=I", reply, 16 + 4 + 48 + 12)[0])  # inet_diag_msg.idiag_uid
+    except (OSError, struct.error, AttributeError):
+        return None
+
+
 class _Waiting:
     """A connection whose request has not fully arrived yet."""
 
-    __slots__ = ("sock", "address", "deadline", "data")
+    __slots__ = ("sock", "address", "deadline", "data", "foreign")
 
-    def __init__(self, sock: socket.socket, address: Any, deadline: float) -> None:
+    def __init__(self, sock: socket.socket, address: Any, deadline: float, foreign: bool) -> None:
         self.sock, self.address, self.deadline, self.data = sock, address, deadline, bytearray()
+        self.foreign = foreign  # another user's (or of an unknown user): the first to give way
 
 
 def _close(sock: socket.socket, answer: bytes = b"") -> None:
@@ -173,10 +203,11 @@ class SecureHTTPServer(HTTPServer):
     One loop (serve_forever) accepts connections and reads them without blocking; a connection
     must deliver its whole request within `request_deadline` of connecting, however it spreads
     the bytes (the deadline is per request, not per read), and when MAX_WAITING are still
-    incomplete, a new one closes the oldest of them. Every peer is 127.0.0.1, so nothing tells
-    an attacker from the owner but behaviour: a browser's request arrives at once and is handed
-    on at once, which is what keeps a fresh request of the owner's served while another local
-    user holds slow or idle sockets open. Whole requests go to at most `max_handlers` threads."""
+    incomplete, a new one closes the oldest of them. Every peer is 127.0.0.1, but the kernel
+    says which user owns each one (peer_uid): another user's connections give way first and can
+    never push out one of the owner's, so a fresh request of the owner's is served however many
+    slow or idle sockets another local user holds open. Whole requests go to at most
+    `max_handlers` threads."""
 
     request_queue_size = BACKLOG
 
@@ -196,6 +227,7 @@ class SecureHTTPServer(HTTPServer):
         self._stopped = threading.Event()
         self._stopped.set()  # a shutdown() before serve_forever() returns at once
         self._selector: selectors.BaseSelector | None = None
+        self._uid = os.getuid()
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self._stopped.clear()
@@ -243,16 +275,37 @@ class SecureHTTPServer(HTTPServer):
                 sock, address = self.socket.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # out of file descriptors: the waiting ones are closed in time
-                return
+            except OSError as e:
+                if e.errno not in (errno.EMFILE, errno.ENFILE):
+                    return
+                if not self._waiting:  # nothing of ours to free: let the deadlines of the handlers run
+                    time.sleep(0.05)
+                    return
+                self._drop(next(iter(self._waiting.values())), BUSY)  # out of descriptors: the oldest gives way
+                continue
             sock.setblocking(False)
+            foreign = peer_uid(sock) != self._uid
             if len(self._waiting) >= self.max_waiting:
-                self._drop(next(iter(self._waiting.values())), BUSY)  # the oldest incomplete one
-            w = _Waiting(sock, address, time.monotonic() + self.request_deadline)
+                victim = self._victim(foreign)
+                if victim is None:  # another user's, and every waiting one is the owner's
+                    _close(sock, BUSY)
+                    continue
+                self._drop(victim, BUSY)
+            w = _Waiting(sock, address, time.monotonic() + self.request_deadline, foreign)
             self._waiting[sock] = w
             assert self._selector is not None
             self._selector.register(sock, selectors.EVENT_READ, w)
             self._receive(w)  # a browser's request is usually there already
+
+    def _victim(self, foreign: bool) -> _Waiting | None:
+        """The waiting connection a new one replaces: another user's oldest; the owner's own
+        oldest only for one of the owner's."""
+        oldest = None
+        for w in self._waiting.values():
+            if w.foreign:
+                return w
+            oldest = oldest or w
+        return None if foreign else oldest
 
     def _receive(self, w: _Waiting) -> None:
         try:

@@ -4,9 +4,10 @@ Each donation is decrypted and checked in memory, one at a time: the bundle's ow
 (manifest signature, every file's size and hash, every step's frame hash), then the study
 binding (study id and profile hash among the given signed profiles, the consent record's hash,
 its consent-text hash, and the signer being the participant key the consent record names).
-Duplicated bundle ids (replays) and withdrawn participants are dropped. Rows are appended to
-`episodes.parquet` and `steps.parquet` one bundle at a time (ParquetWriter row groups), so
-memory stays at one bundle however many are ingested.
+Duplicated bundle ids (replays, also of earlier runs: the folder keeps the ids it has seen) and
+withdrawn participants are dropped. Rows are appended to `episodes.parquet` and `steps.parquet`
+one bundle at a time (ParquetWriter row groups), after the folder's existing rows, so memory
+stays at one bundle however many are ingested and no run loses what an earlier one wrote.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyrage import x25519
 
@@ -86,6 +88,12 @@ STEPS = pa.schema([
 ], metadata=HF_FEATURES)
 
 
+class NothingAccepted(OwnTraceError):
+    """An ingest run in which every donation was rejected: a failure for scripts to see."""
+
+    exit_code = 1
+
+
 class Rejected(Exception):
     """A donation that fails a check; the message is the reason listed to the researcher."""
 
@@ -103,6 +111,8 @@ class IngestReport:
     withdrawn: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     bundles: list[dict[str, str]] = field(default_factory=list)  # accepted: path, bundle_id, participant
+    carried: int = 0  # episodes of the dataset's earlier runs, kept
+    removed: int = 0  # episodes of earlier runs left out: their participants withdrew
 
 
 def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
@@ -114,8 +124,7 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
                             use_dictionary=small, write_statistics=small)
 
 
-def read_identity(path: Path) -> x25519.Identity:
-    return read_identity_file(path)
+read_identity = read_identity_file  # the study's donations.key
 
 
 def _sha256(data: bytes) -> str:
@@ -264,6 +273,71 @@ def _tables(d: Donation) -> tuple[pa.Table, pa.Table]:
         raise Rejected(f"holds a field of the wrong type ({str(e).splitlines()[0][:120]})") from None
 
 
+STATE = "ingest-state.json"  # across runs: the bundle ids seen and the participants withdrawn
+DATASET = ("episodes.parquet", "steps.parquet")
+
+
+@dataclass
+class DatasetState:
+    """What earlier runs into a dataset folder knew; kept in it, so a replay is caught next week too."""
+
+    study_ids: list[str] = field(default_factory=list)
+    seen: dict[str, str] = field(default_factory=dict)  # bundle id -> the donation file it came in
+    withdrawn: list[list[str]] = field(default_factory=list)  # [study id, participant id]
+
+    @classmethod
+    def load(cls, out: Path) -> DatasetState:
+        path = out / STATE
+        if not path.exists():
+            return cls()
+        try:
+            obj = bounded.loads(bounded.read_file(path, 256 * 1024**2, "ingest state", NOT_OURS))
+            return cls(list(obj["study_ids"]), dict(obj["seen"]), [list(w) for w in obj["withdrawn"]])
+        except (ValueError, KeyError, TypeError):
+            raise OwnTraceError(f"{path} is not an ingest state OwnTrace wrote", NOT_OURS) from None
+
+
+NOT_OURS = "choose another --out, or pass --replace to write the dataset afresh"
+
+
+def _carry_over(out: Path, state: DatasetState, withdrawn: set[tuple[str, str]], episodes: pq.ParquetWriter,
+                steps: pq.ParquetWriter) -> tuple[set[str], int]:
+    """Copy the folder's dataset into the new one a row group at a time, leaving out withdrawn
+    participants (and steps of no episode, left by an interrupted run). Returns the bundle ids
+    kept and the number of episodes removed."""
+    kept: set[str] = set()
+    removed = 0
+    try:
+        old = pq.ParquetFile(out / "episodes.parquet")
+        if not old.schema_arrow.equals(EPISODES, check_metadata=False):
+            raise OwnTraceError(f"{out / 'episodes.parquet'} has another schema than this version writes", NOT_OURS)
+        for i in range(old.num_row_groups):
+            table = old.read_row_group(i)
+            others = set(table.column("study_id").to_pylist()) - set(state.study_ids)
+            if others:
+                raise OwnTraceError(f"the dataset in {out} holds study {', '.join(sorted(others))}, "
+                                    f"not only {', '.join(state.study_ids)}", "choose another --out for another study")
+            keep = [(sid, pid) not in withdrawn for sid, pid in zip(table.column("study_id").to_pylist(),
+                                                                      table.column("participant_id").to_pylist())]
+            removed += keep.count(False)
+            table = table.filter(pa.array(keep, pa.bool_()))
+            kept.update(table.column("bundle_id").to_pylist())
+            episodes.write_table(table)
+        old_steps = pq.ParquetFile(out / "steps.parquet")
+        if not old_steps.schema_arrow.equals(STEPS, check_metadata=False):
+            raise OwnTraceError(f"{out / 'steps.parquet'} has another schema than this version writes", NOT_OURS)
+        ids = pa.array(sorted(kept), pa.string())
+        for i in range(old_steps.num_row_groups):
+            table = old_steps.read_row_group(i)
+            table = table.filter(pc.is_in(table.column("bundle_id"), value_set=ids))
+            if table.num_rows:
+                steps.write_table(table)
+    except (pa.ArrowException, OSError) as e:
+        raise OwnTraceError(f"the dataset in {out} cannot be read ({str(e).splitlines()[0][:120]})", NOT_OURS) from None
+    state.seen.update({b: state.seen.get(b, "an earlier run") for b in kept})
+    return kept, removed
+
+
 def ingest(
     bundles: Iterable[Path],
     identity: x25519.Identity,
@@ -272,7 +346,12 @@ def ingest(
     withdrawals: Iterable[WithdrawalNotice] = (),
     progress: Progress | None = None,
     limits: Limits = DEFAULT,
+    *,
+    replace: bool = False,
 ) -> IngestReport:
+    """Add the valid donations to the dataset in `out`: an existing one is appended to (its rows
+    carried over, bar withdrawn participants'), never replaced unless `replace`. The bundle ids
+    seen and the participants withdrawn are kept in `out` across runs."""
     bundles = list(bundles)
     by_hash: dict[str, StudyProfile] = {}
     for p in profiles:
@@ -280,18 +359,31 @@ def ingest(
         by_hash[p.sha256] = p
     if not by_hash:
         raise OwnTraceError("no study profile given", "pass the signed profile(s) of the study with --profile")
-    withdrawn = {(n.study_id, n.participant_id) for n in withdrawals}
     out = Path(out)
+    existing = not replace and any((out / name).exists() for name in (*DATASET, STATE))
+    if existing and not all((out / name).exists() for name in DATASET):
+        raise OwnTraceError(f"{out} holds part of a dataset only", NOT_OURS)
+    state = DatasetState.load(out) if existing else DatasetState()
+    study_ids = sorted({p.id for p in by_hash.values()})
+    if state.study_ids and state.study_ids != study_ids:
+        raise OwnTraceError(f"the dataset in {out} is of study {', '.join(state.study_ids)}, "
+                            f"not {', '.join(study_ids)}", "choose another --out for another study")
+    state.study_ids = study_ids
+    withdrawn = {(n.study_id, n.participant_id) for n in withdrawals} | {(w[0], w[1]) for w in state.withdrawn}
+    state.withdrawn = sorted([list(w) for w in withdrawn])
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OwnTraceError(f"cannot create the dataset folder {out}: {e.strerror}", "choose another --out") from None
     report = IngestReport()
-    seen: dict[str, str] = {}
-    partial = {name: out / f".{name}.partial" for name in ("episodes.parquet", "steps.parquet")}
+    seen = state.seen if existing else {}
+    partial = {name: out / f".{name}.partial" for name in DATASET}
     try:
         with _writer(partial["episodes.parquet"], EPISODES) as episodes, \
                 _writer(partial["steps.parquet"], STEPS) as steps:
+            if existing:
+                kept, report.removed = _carry_over(out, state, withdrawn, episodes, steps)
+                report.carried = len(kept)
             for done, path in enumerate(bundles, 1):
                 try:
                     d = check_donation(open_donation(path, identity, limits), by_hash)
@@ -314,12 +406,15 @@ def ingest(
                 report.accepted += 1
                 report.steps += steps_table.num_rows
                 report.bundles.append({"path": str(path), "bundle_id": d.bundle_id, "participant_id": d.consent.participant_id})
-        for name, tmp in partial.items():
-            os.replace(tmp, out / name)
+        # steps first: an interrupted run then leaves steps of no episode, which the next run drops
+        for name in reversed(DATASET):
+            os.replace(partial[name], out / name)
     except OSError as e:
         raise OwnTraceError(f"cannot write the dataset in {out}: {e.strerror}", "check free space and permissions") from None
     finally:
         for tmp in partial.values():
             tmp.unlink(missing_ok=True)
+    state.seen = seen
+    write_atomic(out / STATE, (json.dumps(asdict(state), indent=1) + "\n").encode(), mode=0o644)
     write_atomic(out / "ingest-report.json", (json.dumps(asdict(report), indent=2) + "\n").encode(), mode=0o644)
     return report

@@ -10,15 +10,13 @@ test_backends.py is written once and runs against every backend on its real disp
   bus is the only one the portal answers on (as tests/wayland does).
 
 A probe (probe.py) is the real backend, opened with recorder.capture.backend.open_backend, in a
-child process on that desktop, asked one JSON request at a time.
+child process on that desktop, asked one JSON request at a time (tests/support/jsonlines.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import selectors
 import shutil
 import subprocess
 import sys
@@ -41,11 +39,11 @@ from recorder.errors import OwnTraceError
 from tests.support import xhelpers as xh
 from tests.support.cli import OWNTRACE
 from tests.support.evdev_feed import US_KEYS, US_SHIFTED, FakeInput
+from tests.support.jsonlines import PIPES, JsonLinesChild
 from tests.support.recording import wait_for
 from tests.support.wayland import ROOT, HeadlessSway
 
 SCREEN = (1280, 800)  # both session displays
-ANSWER_TIMEOUT_S = 60.0  # a probe's answer, beyond the request's own timeout (a loaded 2-core machine)
 
 
 def poll(ready: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
@@ -53,62 +51,16 @@ def poll(ready: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
     return wait_for(ready, timeout, what)
 
 
-class ProbeError(RuntimeError):
-    pass
-
-
-class Probe:
+class Probe(JsonLinesChild):
     """The backend in a child process (tests/conformance/probe.py); `call` sends one request."""
 
     def __init__(self, proc: subprocess.Popen[str], kind: str, stop: Callable[[subprocess.Popen[str]], None]) -> None:
-        self.proc, self.kind, self._stop = proc, kind, stop
-
-    def call(self, op: str, **args: Any) -> Any:
-        """The answer's value; an OwnTraceError in the child raises ProbeError with its message."""
-        answer = self.ask(op, **args)
-        if "error" in answer:
-            raise ProbeError(f"{op}: {answer['error']} ({answer.get('hint')})")
-        return answer["value"]
-
-    def ask(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
-        self.proc.stdin.flush()
-        limit = ANSWER_TIMEOUT_S + float(args.get("timeout") or 0)
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            if not sel.select(limit):
-                raise ProbeError(f"{op}: no answer within {limit:.0f} s")
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise ProbeError(f"{op}: the probe exited {self.proc.wait(5)}: {err[-2000:]}")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+        super().__init__("probe", proc, stop)
+        self.kind = kind
 
     def open(self, exclude_titles: tuple[str, ...] = ()) -> Probe:
         self.call("open", kind=self.kind, exclude_titles=list(exclude_titles))
         return self
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.ask("close")
-            except (ProbeError, OSError, ValueError):
-                pass
-        self._stop(self.proc)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-
-    def __enter__(self) -> Probe:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass
@@ -234,8 +186,7 @@ class X11Driver(Driver):
 
     def probe(self) -> Probe:
         proc = subprocess.Popen([sys.executable, "-m", "tests.conformance.probe"], env={**self.env, "PYTHONPATH": str(ROOT)},
-                                cwd=str(ROOT), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                cwd=str(ROOT), **PIPES)
         return Probe(proc, self.kind, lambda p: display.stop_process(p, 5))
 
     def owntrace_home(self, config: str = "") -> Path:
@@ -312,8 +263,7 @@ class WaylandDriver(Driver):
 
     def probe(self) -> Probe:
         proc = self.desktop.popen([sys.executable, "-m", "tests.conformance.probe"],
-                                  env={"PYTHONPATH": str(ROOT), **self.env}, cwd=str(ROOT), stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  env={"PYTHONPATH": str(ROOT), **self.env}, cwd=str(ROOT), **PIPES)
         return Probe(proc, self.kind, self.desktop.stop_client)
 
     def owntrace_home(self, config: str = "") -> Path:

@@ -1,7 +1,8 @@
 """A capture backend driven over stdin/stdout: `python -m tests.conformance.probe`, run by the
 conformance driver in the process and as the user a recorder on that desktop would be (on the
 headless sway, the desktop's user: its session bus takes no other uid). One JSON request a line
-in, one JSON answer a line out; pixels stay in this process, only numbers about them go out.
+in, one JSON answer a line out (tests/support/jsonlines.py); pixels stay in this process, only
+numbers about them go out.
 
 Requests (each answers {"value": ...}, or {"error": message, "hint": hint} for an OwnTraceError):
   {"op": "open", "kind": "x11"|"wayland", "exclude_titles": [regex, ...]}   open_backend(kind)
@@ -24,8 +25,6 @@ Requests (each answers {"value": ...}, or {"error": message, "hint": hint} for a
 
 from __future__ import annotations
 
-import json
-import sys
 import threading
 import time
 from dataclasses import asdict
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from recorder.errors import OwnTraceError
+from tests.support.jsonlines import serve
 
 
 def rgb_channels(bgrx: np.ndarray) -> np.ndarray:
@@ -135,20 +134,5 @@ class Probe:
         self.input = self.source = self.windows_source = self.backend = None
 
 
-def main() -> None:
-    probe = Probe()
-    for line in sys.stdin:
-        request = json.loads(line)
-        op = request.pop("op")
-        try:
-            answer = {"value": getattr(probe, op)(**request)}
-        except OwnTraceError as e:
-            answer = {"error": e.message, "hint": e.hint}
-        print(json.dumps(answer), flush=True)
-        if op == "close":
-            break
-    probe.close()
-
-
 if __name__ == "__main__":
-    main()
+    serve(Probe())

@@ -42,8 +42,9 @@ def test_export_age_and_verify_through_the_executable_with_no_network(home: Path
     assert proc.returncode == 0, proc.stderr
     assert [c for c in connects if c.outbound] == []
     assert "exported 8 files" in proc.stdout
-    ok = CliRunner().invoke(app, ["verify", str(out), "--identity", str(tmp_path / "id.txt")])
-    assert ok.exit_code == 0 and "OK: signature valid" in ok.output
+    ok = CliRunner().invoke(app, ["verify", str(out), "--identity", str(tmp_path / "id.txt"),
+                                  "--signer", user.signing_public_hex()])
+    assert ok.exit_code == 0 and "OK: signed by SHA256:" in ok.output
     bad = subprocess.run([*OWNTRACE, "export", s.id, "--out", str(out), "--format", "age", "--to", "age1nope"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr

@@ -72,8 +72,20 @@ def test_refuses_no_cookie_foreign_host_and_writes(timeline: TimelineServer) -> 
     reviewed = timeline.sessions[1]  # type: ignore[attr-defined]
     status, headers, _ = _get(timeline, f"/review/{reviewed.id}")
     review = timeline.reviews[reviewed.id]
-    assert status == 303 and headers["Location"] == review.url
+    first = headers["Location"]
+    assert status == 303 and first.startswith(f"{review.origin}/open/") and first != review.url
     assert review.gate.cookie_name != timeline.gate.cookie_name
+    # issue 22: each click gets a fresh link (the second click got the first, spent code)
+    conn = http.client.HTTPConnection("127.0.0.1", review.port, timeout=10)
+    conn.request("GET", first.removeprefix(review.origin), headers={"Host": review.host})
+    assert conn.getresponse().status == 303
+    conn.close()
+    status, headers, _ = _get(timeline, f"/review/{reviewed.id}")
+    assert status == 303 and headers["Location"] != first
+    conn = http.client.HTTPConnection("127.0.0.1", review.port, timeout=10)
+    conn.request("GET", headers["Location"].removeprefix(review.origin), headers={"Host": review.host})
+    assert conn.getresponse().status == 303
+    conn.close()
 
 
 def test_timeline_in_chromium_days_sessions_steps_search_and_review_link(timeline: TimelineServer) -> None:

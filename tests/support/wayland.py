@@ -21,6 +21,7 @@ and streams through shared memory. The portal, PipeWire, the stream and the pixe
 from __future__ import annotations
 
 import array
+import functools
 import json
 import os
 import re
@@ -41,7 +42,9 @@ from typing import Any
 from recorder.capture.wayland import EVDEV_ROOT_ENV
 from recorder.capture.wayland import sway as swayipc
 from tests.support.cli import OWNTRACE
+from tests.support.dbus import start_session_bus
 from tests.support.evdev_feed import FakeInput
+from tests.support.jsonlines import PIPES, JsonLinesChild
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -50,21 +53,6 @@ OUTPUT = "HEADLESS-1"
 GET_INPUTS = 100  # sway's own IPC message: the seat's input devices
 TOOLS = ("sway", "dbus-daemon", "pipewire", "wireplumber", "pw-cli", "foot", "wtype", "grim", "gst-launch-1.0")
 LIBEXEC = Path("/usr/libexec")
-
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <standard_session_servicedirs/>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
 
 # no bar, no wallpaper process, no XWayland (not installed); a fixed title font keeps title bars
 # the same height everywhere
@@ -387,21 +375,16 @@ class HeadlessSway:
             "SWAYSOCK": str(swaysock),
             "NO_AT_BRIDGE": "1",  # GTK apps would start an accessibility bus of their own
         }
-        configs = {"bus.conf": BUS_CONFIG.format(socket=bus_socket),
-                   "sway.conf": SWAY_CONFIG.format(output=OUTPUT, width=self.width, height=self.height),
+        configs = {"sway.conf": SWAY_CONFIG.format(output=OUTPUT, width=self.width, height=self.height),
                    "xdpw.conf": XDPW_CONFIG.format(output=OUTPUT)}
         for name, text in configs.items():
             (self.base / name).write_text(text)
             os.chmod(self.base / name, 0o644)
 
-        # the bus prints its address on the pipe once it listens
-        r, w = os.pipe()
-        self._spawn("dbus", ["dbus-daemon", f"--config-file={self.base / 'bus.conf'}", "--nofork",
-                            f"--print-address={w}"], pass_fds=(w,))
-        os.close(w)
-        with os.fdopen(r, "rb") as ready:
-            if not _wait_readable(ready, self.timeout) or not ready.readline().strip():
-                raise DesktopError(f"dbus-daemon did not start: {self._dead() or 'no address printed'}")
+        _, address = start_session_bus(self.base / "bus.conf", f"unix:path={bus_socket}", activation=True,
+                                       timeout=self.timeout, popen=functools.partial(self._spawn, "dbus"))
+        if not address:
+            raise DesktopError(f"dbus-daemon did not start: {self._dead() or 'no address printed'}")
 
         # sway: SWAYSOCK set to a path that does not exist yet is the one sway binds
         self._spawn("sway", ["sway", "-c", str(self.base / "sway.conf")],
@@ -559,9 +542,12 @@ class HeadlessSway:
     def owntrace_home(self, passphrase: str) -> tuple[Path, FakeInput, dict[str, str]]:
         """An OwnTrace home of the desktop's user with an identity, input devices as FIFOs
         (tests/support/evdev_feed.py), and the environment `owntrace` runs with there."""
-        home = self.home / "owntrace"
+        base = Path(tempfile.mkdtemp(prefix="test-", dir=self.home))  # the desktop outlives one test
+        if self.uid is not None:
+            os.chown(base, self.uid, self.uid)
+        home = base / "owntrace"
         self.run(["mkdir", "-m", "700", str(home)])
-        fake = FakeInput(self.home / "input", owner=self.uid)
+        fake = FakeInput(base / "input", owner=self.uid)
         env = {"OWNTRACE_HOME": str(home), "OWNTRACE_PASSPHRASE": passphrase, "XKB_DEFAULT_LAYOUT": "us",
                EVDEV_ROOT_ENV: str(fake.root)}
         self.run([*OWNTRACE, "init"], env=env)
@@ -589,15 +575,6 @@ class HeadlessSway:
     def wait_for(self, ready: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
         """Poll `ready` until it returns something truthy (then that), failing after `timeout`."""
         return _deadline_poll(what, ready, timeout, self._dead)
-
-
-def _wait_readable(stream: Any, timeout: float) -> bool:
-    sel = selectors.DefaultSelector()
-    sel.register(stream, selectors.EVENT_READ)
-    try:
-        return bool(sel.select(timeout))
-    finally:
-        sel.close()
 
 
 def _terminate_group(proc: subprocess.Popen[Any], grace_s: float = 3.0) -> None:
@@ -638,47 +615,10 @@ def iter_files(*roots: Path) -> Iterator[Path]:
                     continue
 
 
-class FramesClient:
+class FramesClient(JsonLinesChild):
     """A frame source (tests/support/wayland_frames.py) in a child on the desktop, as its user."""
 
     def __init__(self, desktop: HeadlessSway, env: Mapping[str, str] | None = None) -> None:
-        self.desktop = desktop
-        self.proc = desktop.popen([sys.executable, "-m", "tests.support.wayland_frames"],
-                                  env={"PYTHONPATH": str(ROOT), **(env or {})},
-                                  cwd=str(ROOT), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-
-    def call(self, op: str, *, wait: float = 60.0, **args: Any) -> dict[str, Any]:
-        """Send one request; `wait` s for its answer beyond the request's own timeout."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
-        self.proc.stdin.flush()
-        limit = wait + float(args.get("timeout") or 0)
-        if not _wait_readable(self.proc.stdout, limit):
-            raise DesktopError(f"frames {op}: no answer within {limit:.0f} s")
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise DesktopError(f"frames {op}: the child exited {self.proc.wait(5)}: {err[-2000:]}")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.call("close", wait=15)
-            except (DesktopError, OSError):
-                pass
-        self.desktop.stop_client(self.proc)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-
-    def __enter__(self) -> FramesClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        proc = desktop.popen([sys.executable, "-m", "tests.support.wayland_frames"],
+                             env={"PYTHONPATH": str(ROOT), **(env or {})}, cwd=str(ROOT), **PIPES)
+        super().__init__("frames", proc, desktop.stop_client)

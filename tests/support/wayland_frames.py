@@ -1,6 +1,7 @@
 """A frame source driven over stdin/stdout, run on the test desktop as its user (the session bus
 takes no other uid): `python -m tests.support.wayland_frames`. One JSON request a line in, one
-JSON answer a line out; pixels stay in this process, only numbers about them go out.
+JSON answer a line out (tests/support/jsonlines.py); pixels stay in this process, only numbers
+about them go out.
 
 Requests: {"op": "open", "kind": "portal"|"screencopy", "home": str|null, "window": bool}
           {"op": "wait_frame", "timeout": s}
@@ -8,19 +9,17 @@ Requests: {"op": "open", "kind": "portal"|"screencopy", "home": str|null, "windo
           {"op": "region", "box": [x0, y0, x1, y1], "rgb": "rrggbb", "share": f, "timeout": s}
           {"op": "stats"}
           {"op": "close"}
-Errors come back as {"error": message, "hint": hint} (an OwnTraceError), never a traceback.
+Each answers {"value": {...}}, or {"error": message, "hint": hint} for an OwnTraceError.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from typing import Any
 
 import numpy as np
 
-from recorder.errors import OwnTraceError
+from tests.support.jsonlines import serve
 
 
 def _bgrx(rgb: str) -> int:
@@ -83,20 +82,5 @@ class Server:
         return {}
 
 
-def main() -> None:
-    server = Server()
-    for line in sys.stdin:
-        request = json.loads(line)
-        op = request.pop("op")
-        try:
-            answer = getattr(server, op)(**request)
-        except OwnTraceError as e:
-            answer = {"error": e.message, "hint": e.hint}
-        print(json.dumps(answer), flush=True)
-        if op == "close":
-            break
-    server.close()
-
-
 if __name__ == "__main__":
-    main()
+    serve(Server())

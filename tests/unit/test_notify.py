@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jeepney import DBusAddress, HeaderFields, MessageType, new_method_call, new_method_return
+from jeepney import DBusAddress, HeaderFields, Message, MessageType, new_method_call, new_method_return
 from jeepney.bus_messages import MatchRule, Monitoring, message_bus
 from jeepney.io.blocking import open_dbus_connection
 
-from recorder.capture.display import _read_line, stop_process
+from recorder.capture.display import stop_process
 from recorder.capture.notify import (
     APP_NAME,
     ITEM_IFACE,
@@ -45,22 +45,10 @@ from recorder.capture.notify import (
     WATCHER_NAME,
     Presence,
 )
+from tests.support.dbus import start_session_bus
 
 pytestmark = pytest.mark.timeout(120)
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir={dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
 PROPS = "org.freedesktop.DBus.Properties"
 
 
@@ -90,18 +78,14 @@ def bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if not shutil.which("dbus-daemon"):
         pytest.fail("dbus-daemon is missing: run .ci/run, which installs the test machine's packages")
     d = Path(tempfile.mkdtemp(prefix="ot-bus-"))  # short: a unix socket path has ~108 bytes
-    (d / "bus.conf").write_text(BUS_CONFIG.format(dir=d))
-    proc = subprocess.Popen(["dbus-daemon", f"--config-file={d / 'bus.conf'}", "--nofork", "--print-address=1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc, address = start_session_bus(d / "bus.conf", f"unix:dir={d}", activation=False, timeout=10,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        address = _read_line(proc.stdout, 10)
         assert address.startswith("unix:"), "dbus-daemon printed no address"
         monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
         yield address
     finally:
         stop_process(proc, 3)
-        assert proc.stdout is not None
-        proc.stdout.close()
         shutil.rmtree(d, ignore_errors=True)
 
 
@@ -153,17 +137,16 @@ def dunst(bus: str, xdisplay, tmp_path: Path) -> Iterator[Dunst]:
         stop_process(proc, 3)
 
 
-class NotifyMonitor:
-    """Every Notify method call on the bus, as seen by a monitor connection."""
+class BusListener:
+    """A connection of its own whose every incoming message a thread hands to `handle`, from
+    `listen()` until `close()`."""
 
     def __init__(self, address: str) -> None:
-        self.calls: list[tuple[Any, ...]] = []
         self._conn = open_dbus_connection(address)
-        rule = "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"
-        reply = self._conn.send_and_get_reply(Monitoring().BecomeMonitor([rule]), timeout=5)
-        assert reply.header.message_type is MessageType.method_return
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def listen(self) -> None:
         self._thread.start()
 
     def _run(self) -> None:
@@ -172,8 +155,10 @@ class NotifyMonitor:
                 msg = self._conn.receive(timeout=0.1)
             except TimeoutError:
                 continue
-            if msg.header.fields.get(HeaderFields.member) == "Notify":
-                self.calls.append(msg.body)
+            self.handle(msg)
+
+    def handle(self, msg: Message) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._stop.set()
@@ -181,36 +166,45 @@ class NotifyMonitor:
         self._conn.close()
 
 
-class Watcher:
+class NotifyMonitor(BusListener):
+    """Every Notify method call on the bus, as seen by a monitor connection."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+        self.calls: list[tuple[Any, ...]] = []
+        rule = "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"
+        reply = self._conn.send_and_get_reply(Monitoring().BecomeMonitor([rule]), timeout=5)
+        assert reply.header.message_type is MessageType.method_return
+        self.listen()
+
+    def handle(self, msg: Message) -> None:
+        if msg.header.fields.get(HeaderFields.member) == "Notify":
+            self.calls.append(msg.body)
+
+
+class Watcher(BusListener):
     """A minimal org.kde.StatusNotifierWatcher, and the host's connection that calls items."""
 
     def __init__(self, address: str) -> None:
+        super().__init__(address)
         self.items: list[tuple[str, str]] = []  # (service as registered, sender)
         self.gone: list[str] = []  # services whose bus name vanished
-        self._conn = open_dbus_connection(address)
         rule = MatchRule(type="signal", interface="org.freedesktop.DBus", member="NameOwnerChanged")
         self._conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=5)
         # the name last: a call to it while this waited for a reply would be dropped
         owned = self._conn.send_and_get_reply(message_bus.RequestName(WATCHER_NAME, 4), timeout=5)
         assert owned.body == (1,)
         self.host = open_dbus_connection(address)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self.listen()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                msg = self._conn.receive(timeout=0.1)
-            except TimeoutError:
-                continue
-            f = msg.header.fields
-            if msg.header.message_type is MessageType.method_call:
-                assert f[HeaderFields.member] == "RegisterStatusNotifierItem", f
-                self.items.append((msg.body[0], f[HeaderFields.sender]))
-                self._conn.send(new_method_return(msg))
-            elif f.get(HeaderFields.member) == "NameOwnerChanged" and not msg.body[2]:
-                self.gone.append(msg.body[0])
+    def handle(self, msg: Message) -> None:
+        f = msg.header.fields
+        if msg.header.message_type is MessageType.method_call:
+            assert f[HeaderFields.member] == "RegisterStatusNotifierItem", f
+            self.items.append((msg.body[0], f[HeaderFields.sender]))
+            self._conn.send(new_method_return(msg))
+        elif f.get(HeaderFields.member) == "NameOwnerChanged" and not msg.body[2]:
+            self.gone.append(msg.body[0])
 
     def call(self, path: str, iface: str, member: str, signature: str | None = None, body: tuple[Any, ...] = ()) -> Any:
         service = self.items[-1][0]
@@ -223,9 +217,7 @@ class Watcher:
         return {k: v for k, (_sig, v) in self.call(ITEM_PATH, PROPS, "GetAll", "s", (ITEM_IFACE,))[0].items()}
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._conn.close()
+        super().close()
         self.host.close()
 
 

@@ -165,6 +165,93 @@ def test_cli_ingest(home: Path, user, res, joined, tmp_path: Path, cli) -> None:
     assert r.returncode == 2 and r.stderr.startswith(f"error: {profile} is not an OwnTrace withdrawal notice")
     assert not (tmp_path / "ds2").exists()
 
+def _rows(ds: Path) -> tuple[int, int]:
+    return pq.read_table(ds / "episodes.parquet").num_rows, pq.read_table(ds / "steps.parquet").num_rows
+
+
+def test_a_later_run_adds_to_the_dataset_and_never_loses_it(home: Path, user, res, joined, tmp_path: Path, cli) -> None:
+    # issue 22, item 3: one tampered donation into a folder holding an accepted one printed
+    # "0 donation(s) accepted", exited 0, and episodes.parquet went from 1 row to 0
+    good = donation(home, user, tmp_path, name="good.age")
+
+    def edit_steps(files):
+        files["steps.jsonl"] = files["steps.jsonl"].replace(b'"click"', b'"drag"', 1)
+
+    tampered = rewrite(good, tmp_path / "tampered.age", *identity_and_recipient(res), edit_steps)
+    profile = res.write(tmp_path / "study.toml", joined)
+    ds = tmp_path / "ds"
+
+    def run(*bundles: Path, extra: tuple[str, ...] = ()):
+        return cli("study", "ingest", *map(str, bundles), "--identity", str(res.keys.identity_path),
+                   "--profile", str(profile), "--out", str(ds), *extra)
+
+    assert run(good).returncode == 0
+    first = _rows(ds)
+    assert first[0] == 1 and first[1] > 0
+    r = run(tampered)
+    assert r.returncode == 1 and "error: none of the 1 donation(s) was accepted" in r.stderr, r.stderr
+    assert "1 kept" in r.stdout and _rows(ds) == first
+    # a replay a week later is caught: the folder remembers the bundle ids it has seen
+    r = run(good)
+    assert r.returncode == 1 and f"rejected {good}: duplicate of {good}" in r.stdout and _rows(ds) == first
+    # another donation is added after the rows the folder held
+    second = donation(home, user, tmp_path, name="second.age")
+    r = run(second)
+    assert r.returncode == 0 and _rows(ds) == (2, first[1] * 2), r.stdout
+    assert len(set(pq.read_table(ds / "episodes.parquet").column("bundle_id").to_pylist())) == 2
+    # --replace writes the dataset afresh (and forgets what it had seen)
+    r = run(good, extra=("--replace",))
+    assert r.returncode == 0 and _rows(ds) == first
+
+
+def test_a_later_withdrawal_removes_the_participant_for_good(home: Path, user, res, joined, tmp_path: Path) -> None:
+    ident = ingest.read_identity(res.keys.identity_path)
+    d1 = donation(home, user, tmp_path, name="one.age")
+    d2 = donation(home, user, tmp_path, name="two.age")
+    ds = tmp_path / "ds"
+    assert ingest.ingest([d1], ident, [joined], ds).accepted == 1
+    notice = withdraw.leave(home, "typing-study", user, tmp_path / "w.json")
+    report = ingest.ingest([], ident, [joined], ds, [withdraw.read_notice(tmp_path / "w.json")])
+    assert (report.carried, report.removed) == (0, 1) and _rows(ds) == (0, 0)
+    # the notice is kept: the participant's other donation is dropped without it
+    report = ingest.ingest([d2], ident, [joined], ds)
+    assert (report.accepted, report.withdrawn) == (0, 1)
+    assert notice.participant_id not in pq.read_table(ds / "episodes.parquet").column("participant_id").to_pylist()
+
+
+def test_ingest_refuses_a_folder_it_cannot_add_to(home: Path, user, res, joined, tmp_path: Path) -> None:
+    ident = ingest.read_identity(res.keys.identity_path)
+    d = donation(home, user, tmp_path)
+    ds = tmp_path / "ds"
+    ingest.ingest([d], ident, [joined], ds)
+    other = res.signed("other-study")
+    with pytest.raises(OwnTraceError, match="is of study typing-study, not other-study"):
+        ingest.ingest([d], ident, [other], ds)
+    (ds / "steps.parquet").unlink()
+    with pytest.raises(OwnTraceError, match="holds part of a dataset only"):
+        ingest.ingest([d], ident, [joined], ds)
+    assert pq.read_table(ds / "episodes.parquet").num_rows == 1  # refused: nothing touched
+    (ds / "episodes.parquet").write_bytes(b"not parquet")
+    (ds / "steps.parquet").write_bytes(b"not parquet")
+    with pytest.raises(OwnTraceError, match="cannot be read"):
+        ingest.ingest([d], ident, [joined], ds)
+    assert ingest.ingest([d], ident, [joined], ds, replace=True).accepted == 1
+
+
+def test_steps_of_an_interrupted_run_are_dropped(home: Path, user, res, joined, tmp_path: Path) -> None:
+    # steps.parquet is replaced before episodes.parquet: a run stopped between them leaves steps
+    # of bundles no episode names, which the next run leaves out instead of duplicating
+    ident = ingest.read_identity(res.keys.identity_path)
+    d1, d2 = donation(home, user, tmp_path, name="1.age"), donation(home, user, tmp_path, name="2.age")
+    ds, interrupted = tmp_path / "ds", tmp_path / "ds-interrupted"
+    ingest.ingest([d1], ident, [joined], ds)
+    ingest.ingest([d1, d2], ident, [joined], interrupted)
+    (interrupted / "episodes.parquet").write_bytes((ds / "episodes.parquet").read_bytes())
+    (interrupted / "ingest-state.json").write_bytes((ds / "ingest-state.json").read_bytes())
+    report = ingest.ingest([d2], ident, [joined], interrupted)
+    assert report.accepted == 1 and _rows(interrupted) == (2, _rows(ds)[1] * 2)
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),

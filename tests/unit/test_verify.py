@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 
 from recorder.cli import app
 from recorder.errors import OwnTraceError
+from recorder.export import trust
 from recorder.export.bundle import export_session, sign_manifest
 from recorder.export.verify import verify_bundle
 from recorder.hashing import sha256
-from recorder.keys import public_hex
+from recorder.keys import fingerprint, public_hex
 from recorder.redact.view import RedactedView
 from recorder.review import approval
 from tests.support.review_kit import standard_session
@@ -67,16 +68,8 @@ def test_added_and_missing_files_are_named(bundle: Path) -> None:
 
 
 def test_resigned_forgery_passes_the_hashes_but_not_a_pinned_signer(bundle: Path, user) -> None:
-    (bundle / "steps.jsonl").write_text("{}\n")
+    _resign(bundle)
     manifest = json.loads((bundle / "manifest.json").read_text())
-    for f in manifest["files"]:
-        if f["path"] == "steps.jsonl":
-            f["size"], f["sha256"] = 3, sha256(b"{}\n")
-    forger = Ed25519PrivateKey.generate()
-    manifest["signer"]["public_key"] = public_hex(forger)
-    data, sig = sign_manifest(manifest, forger)
-    (bundle / "manifest.json").write_bytes(data)
-    (bundle / "manifest.sig").write_bytes(sig)
     assert verify_bundle(bundle).ok  # self-consistent...
     r = verify_bundle(bundle, signer=user.signing_public_hex())
     assert not r.ok and r.problems[0].startswith("signer: signed by")  # ...but not by the user
@@ -126,10 +119,10 @@ def test_hostile_files_give_clean_errors(tmp_path: Path, cut: int, junk: bytes) 
         pass
 
 
-def test_verify_cli_exit_codes(bundle: Path, tmp_path: Path) -> None:
+def test_verify_cli_exit_codes(bundle: Path, user, tmp_path: Path) -> None:
     runner = CliRunner()
-    ok = runner.invoke(app, ["verify", str(bundle)])
-    assert ok.exit_code == 0 and "OK: signature valid" in ok.output and "6 steps" in ok.output
+    ok = runner.invoke(app, ["verify", str(bundle), "--signer", user.signing_public_hex()])
+    assert ok.exit_code == 0 and "OK: signed by SHA256:" in ok.output and "6 steps" in ok.output
     shutil.copytree(bundle, tmp_path / "c")
     with open(tmp_path / "c/steps.jsonl", "ab") as f:
         f.write(b" ")
@@ -138,3 +131,54 @@ def test_verify_cli_exit_codes(bundle: Path, tmp_path: Path) -> None:
     (tmp_path / "junk").write_bytes(b"hello")
     junk = runner.invoke(app, ["verify", str(tmp_path / "junk")])
     assert junk.exit_code != 0 and isinstance(junk.exception, (OwnTraceError, SystemExit))
+
+
+def _resign(bundle: Path) -> str:
+    """The probe's forgery: content changed, and the manifest signed again with another key."""
+    (bundle / "steps.jsonl").write_text("{}\n")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for f in manifest["files"]:
+        if f["path"] == "steps.jsonl":
+            f["size"], f["sha256"] = 3, sha256(b"{}\n")
+    forger = Ed25519PrivateKey.generate()
+    manifest["signer"]["public_key"] = public_hex(forger)
+    data, sig = sign_manifest(manifest, forger)
+    (bundle / "manifest.json").write_bytes(data)
+    (bundle / "manifest.sig").write_bytes(sig)
+    return public_hex(forger)
+
+
+def test_verify_names_the_signer_and_checks_it_against_a_key_the_person_gave_or_trusted(
+        home: Path, bundle: Path, user, tmp_path: Path) -> None:
+    # issue 22, item 4: a re-signed bundle got "OK: signature valid" unless --signer was given
+    runner = CliRunner()
+    mine = fingerprint(bytes.fromhex(user.signing_public_hex()))
+    shutil.copytree(bundle, tmp_path / "forged")
+    forger = fingerprint(bytes.fromhex(_resign(tmp_path / "forged")))
+    r = runner.invoke(app, ["verify", str(tmp_path / "forged")])
+    assert r.exit_code == 4 and r.output.startswith(f"signer   {forger}  a key you have NOT given")
+    assert "SELF-CONSISTENT ONLY" in r.output and "OK" not in r.output
+    r = runner.invoke(app, ["verify", str(tmp_path / "forged"), "--signer", mine])  # the fingerprint works too
+    assert r.exit_code == 1 and r.output.startswith(f"signer   {forger}  NOT the key you gave")
+    assert f"FAIL signer: signed by {forger}, not by the key you gave ({mine})" in r.output
+    # the person checks the sender's key once, and trusts it
+    r = runner.invoke(app, ["verify", str(bundle), "--signer", mine, "--trust"])
+    assert r.exit_code == 0 and f"trusted {mine} from now on" in r.output
+    assert (home / trust.FILE).stat().st_mode & 0o077 == 0
+    r = runner.invoke(app, ["verify", str(bundle)])
+    assert r.exit_code == 0 and r.output.startswith(f"signer   {mine}  a key you trusted on ")
+    assert f"OK: signed by {mine}, a key you trust" in r.output
+    r = runner.invoke(app, ["verify", str(tmp_path / "forged")])  # a trusted key does not vouch for another
+    assert r.exit_code == 4 and r.output.startswith(f"signer   {forger}  a key you have NOT given")
+    assert mine in runner.invoke(app, ["trust", "list"]).output
+    assert runner.invoke(app, ["trust", "remove", mine]).exit_code == 0
+    assert runner.invoke(app, ["verify", str(bundle)]).exit_code == 4
+    assert runner.invoke(app, ["trust", "add", "SHA256:abc"]).exit_code != 0  # a key, not a fingerprint
+
+
+def test_export_says_how_the_recipient_checks_the_signer(home: Path, user, tmp_path: Path, cli) -> None:
+    s = standard_session(home)
+    approval.approve(RedactedView(s, user))
+    r = cli("export", s.id, "--out", str(tmp_path / "b"))
+    fp = fingerprint(bytes.fromhex(user.signing_public_hex()))
+    assert r.returncode == 0 and f"signed by {fp}" in r.stdout and f"--signer {fp}" in r.stdout

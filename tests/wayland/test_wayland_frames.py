@@ -42,21 +42,20 @@ def test_portal_stream_shows_the_screen_and_its_changes(desktop: HeadlessSway) -
     _, red = desktop.foot("owntrace-red", background=RED)
     with FramesClient(desktop) as frames:
         opened = frames.call("open", kind="portal", home=None)
-        assert "error" not in opened, opened
         # the monitor, whole: the output's size at its position
         assert opened["bounds"] == [0, 0, W, H]
         desktop.wtype("x")  # a change now: xdpw sends a session's first frame only after one (see wait_frame)
         first = frames.call("wait_frame", timeout=10)
-        assert "error" not in first, first
         print(f"\nportal: the portal answered in {opened['portal_s'] * 1000:.0f} ms; first frame "
               f"{first['first_frame_s'] * 1000:.0f} ms after gst started, "
               f"{first['start_to_frame_s'] * 1000:.0f} ms after asking the portal")
+        # the first look: everything is new (asked before `region`, whose retries look too)
+        assert frames.call("changes", timeout=0)["rects"] == [[0, 0, W, H]]
         stats = frames.call("stats")
         assert stats["shape"] == [H, W] and stats["dtype"] == "uint32"
         assert stats["black"] < 0.2 and stats["colours"] > 2  # a real picture: title bar, text, background
         assert frames.call("region", box=_content_box(red), rgb=RED, share=0.98)["share"] >= 0.98
 
-        assert frames.call("changes", timeout=0)["rects"] == [[0, 0, W, H]]  # the first look: everything is new
         _, blue = desktop.foot("owntrace-blue", background=BLUE)  # sway tiles it to the right of the red one
         box = _content_box(blue)
         changed: list[list[int]] = []
@@ -84,9 +83,8 @@ def test_restore_token_is_kept_private_and_used_next_time(desktop: HeadlessSway)
     token_file = home / "screencast-monitor.token"
     with FramesClient(desktop) as frames:
         first = frames.call("open", kind="portal", home=str(home))
-        assert "error" not in first, first
         desktop.foot("owntrace-restore-1")
-        assert "error" not in frames.call("wait_frame", timeout=10)
+        frames.call("wait_frame", timeout=10)
     assert first["restore_token"], "the portal (version 4) gave no restore token"
     st = token_file.stat()
     assert stat.S_IMODE(st.st_mode) == 0o600
@@ -96,9 +94,8 @@ def test_restore_token_is_kept_private_and_used_next_time(desktop: HeadlessSway)
     restored_before = desktop.log_tail("xdpw", 10**7).count("restore data available")
     with FramesClient(desktop) as frames:
         second = frames.call("open", kind="portal", home=str(home))
-        assert "error" not in second, second
         desktop.foot("owntrace-restore-2")
-        assert "error" not in frames.call("wait_frame", timeout=10)  # the restored session streams the screen
+        frames.call("wait_frame", timeout=10)  # the restored session streams the screen
     # the backend got the first session's choice back; the file holds what the last Start gave
     # (xdg-desktop-portal 1.16 hands the same token back for a grant kept until revoked)
     assert desktop.log_tail("xdpw", 10**7).count("restore data available") == restored_before + 1
@@ -109,12 +106,12 @@ def test_restore_token_is_kept_private_and_used_next_time(desktop: HeadlessSway)
 def test_window_mode_is_refused_clearly_when_the_portal_cannot_share_windows(desktop: HeadlessSway) -> None:
     desktop.foot("owntrace-window", background=GREEN)
     with FramesClient(desktop) as frames:
-        answer = frames.call("open", kind="portal", home=None, window=True)
+        answer = frames.ask("open", kind="portal", home=None, window=True)
     if "error" in answer:  # xdg-desktop-portal-wlr 0.7 offers monitors only
         assert answer["error"] == "this desktop's screen-cast portal cannot share single windows (it offers: monitor)"
         assert "without --window" in answer["hint"]
     else:
-        assert answer["source_types"] & 2 and answer["bounds"][2] > 0
+        assert answer["value"]["source_types"] & 2 and answer["value"]["bounds"][2] > 0
 
 
 def test_the_gst_child_writes_no_file(desktop: HeadlessSway) -> None:
@@ -138,9 +135,8 @@ def test_the_gst_child_writes_no_file(desktop: HeadlessSway) -> None:
     before = files()
     with FramesClient(desktop) as frames:
         opened = frames.call("open", kind="portal", home=None)
-        assert "error" not in opened, opened
         desktop.wtype("pixels stay in memory")
-        assert "error" not in frames.call("wait_frame", timeout=10)
+        frames.call("wait_frame", timeout=10)
         desktop.wait_for(lambda: frames.call("changes", timeout=1)["rects"], "the typed text in the stream")
         # what the child holds open while it streams: pipes, sockets, and the producer's buffers
         # (PipeWire memfds, and xdpw's shared memory, which it unlinks from /dev/shm, a RAM disk, at once)
@@ -167,19 +163,18 @@ def test_a_dead_stream_is_an_error_not_a_frozen_screen(desktop: HeadlessSway) ->
     desktop.foot("owntrace-dies", background=BLUE)
     with FramesClient(desktop) as frames:
         opened = frames.call("open", kind="portal", home=None)
-        assert "error" not in opened, opened
         desktop.wtype("x")
-        assert "error" not in frames.call("wait_frame", timeout=10)
+        frames.call("wait_frame", timeout=10)
         os.kill(opened["gst_pid"], signal.SIGKILL)  # the child this test's frame source started
         # frames read before it died may still be reported; then the end is
-        answer = desktop.wait_for(lambda: (a := frames.call("changes", timeout=1)).get("error") and a, "the error")
+        answer = desktop.wait_for(lambda: (a := frames.ask("changes", timeout=1)).get("error") and a, "the error")
         assert answer["error"].startswith("the screen stream ended (gst-launch-1.0 exited -9")
         assert answer["hint"].startswith("start recording again")
-        assert frames.call("stats")["error"] == answer["error"]  # grab says so too
+        assert frames.ask("stats")["error"] == answer["error"]  # grab says so too
 
 
 def test_no_session_bus_is_a_one_line_error(desktop: HeadlessSway) -> None:
     with FramesClient(desktop, env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={desktop.runtime}/no-such-bus"}) as frames:
-        answer = frames.call("open", kind="portal", home=None)
+        answer = frames.ask("open", kind="portal", home=None)
     assert answer["error"].startswith("cannot reach the desktop's session bus")
     assert "\n" not in answer["error"] and "DBUS_SESSION_BUS_ADDRESS" in answer["hint"]
