@@ -395,7 +395,8 @@ class HeadlessSway:
         self.env["WAYLAND_DISPLAY"] = display
         # a virtual keyboard held for the desktop's life: without it the seat has no keyboard until
         # each wtype makes one, and a client binds it too late for wtype's first key
-        self._spawn("keyboard", ["wtype", "-s", "86400000"])
+        # wtype sleeps with usleep(ms * 1000) in 32 bits: over ~71 min it wraps (a day became ~8 min)
+        self._spawn("keyboard", ["wtype", "-s", "4000000"])
         _deadline_poll("the held virtual keyboard", self._keyboard_ready, self.timeout, self._dead)
         # services the bus starts on demand (the permission store) see the desktop too
         self.run(["dbus-update-activation-environment", "WAYLAND_DISPLAY", "XDG_CURRENT_DESKTOP", "SWAYSOCK",
